@@ -1,0 +1,5 @@
+"""Rapport CRM."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

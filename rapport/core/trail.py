@@ -1,0 +1,88 @@
+"""The one door to the audit trail for every layer.
+
+`core` and `identity` sit below `audit` in the layering, yet their writes must be audited in
+the same transaction. The audit app registers its writer here when it loads; everything
+else calls `record(...)`. There is no other way to write an audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import models
+
+_writer: Callable[..., Any] | None = None
+
+
+def register_writer(writer: Callable[..., Any]) -> None:
+    global _writer
+    _writer = writer
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    object_type: str = "",
+    object_id: str | int | None = None,
+    object_repr: str = "",
+    changes: dict | None = None,
+    result: str = "success",
+    extra: dict | None = None,
+):
+    """Append one audit event. Raises if the audit app is not loaded: no write goes unaudited."""
+    if _writer is None:
+        raise RuntimeError("the audit app is not installed; refusing to write unaudited")
+    if target is not None:
+        object_type = object_type or target._meta.label_lower
+        object_id = target.pk if object_id is None else object_id
+        object_repr = object_repr or str(target)[:200]
+    return _writer(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id),
+        object_repr=object_repr,
+        changes=changes or {},
+        result=result,
+        extra=extra or {},
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool, dict)) or value is None:
+        return value
+    return str(value)
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """Plain values of `fields` (foreign keys as ids), to diff before and after a write."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            values[name] = sorted(
+                instance.pk and getattr(instance, name).values_list("pk", flat=True) or []
+            )
+        elif field.is_relation:
+            values[name] = getattr(instance, field.attname)
+        else:
+            values[name] = _plain(getattr(instance, name))
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in after
+        if before.get(name) != after.get(name)
+    }

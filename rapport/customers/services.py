@@ -1,0 +1,381 @@
+"""Every write to accounts and contacts, and the audited read of their details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from rapport.core import events, trail
+from rapport.core.errors import PermissionDenied
+from rapport.identity import policy
+from rapport.identity.models import Action, User
+
+from .models import Account, Contact, Industry, LifecycleStage, Tier
+from .validators import (
+    normalize_credit_code,
+    normalize_email,
+    normalize_phone,
+    normalize_website,
+)
+
+ACCOUNT_FIELDS = (
+    "name",
+    "short_name",
+    "credit_code",
+    "industry",
+    "province",
+    "city",
+    "address",
+    "phone",
+    "website",
+    "tier",
+    "lifecycle_stage",
+    "parent",
+    "owner",
+    "is_active",
+)
+CONTACT_FIELDS = ("name", "title", "phones", "emails", "accounts", "owner", "is_active")
+
+
+def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str, Any]:
+    """Normalise and validate; raise one ValidationError naming every bad field."""
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned = dict(values)
+
+    def fail(field: str, error: ValidationError) -> None:
+        errors.setdefault(field, []).append(error)
+
+    if "name" in cleaned:
+        cleaned["name"] = (cleaned["name"] or "").strip()
+        if not cleaned["name"]:
+            fail("name", ValidationError(_("Enter the account's name."), code="required"))
+        elif len(cleaned["name"]) > 200:
+            fail(
+                "name",
+                ValidationError(_("The name is longer than 200 characters."), code="max_length"),
+            )
+    for field, normalize in (
+        ("credit_code", normalize_credit_code),
+        ("phone", normalize_phone),
+        ("website", normalize_website),
+    ):
+        if field in cleaned:
+            try:
+                cleaned[field] = normalize(cleaned[field] or "")
+            except ValidationError as error:
+                fail(field, error)
+    for field in ("short_name", "province", "city", "address"):
+        if field in cleaned:
+            cleaned[field] = (cleaned[field] or "").strip()
+            limit = Account._meta.get_field(field).max_length
+            if len(cleaned[field]) > limit:
+                fail(
+                    field,
+                    ValidationError(
+                        _("At most %(n)d characters.") % {"n": limit}, code="max_length"
+                    ),
+                )
+    for field, choices in (
+        ("industry", Industry),
+        ("tier", Tier),
+        ("lifecycle_stage", LifecycleStage),
+    ):
+        if (
+            field in cleaned
+            and cleaned[field] not in choices.values
+            and not (field == "industry" and not cleaned[field])
+        ):
+            fail(
+                field,
+                ValidationError(
+                    _("“%(value)s” is not a valid choice.") % {"value": cleaned[field]},
+                    code="invalid_choice",
+                ),
+            )
+    if cleaned.get("credit_code") and "credit_code" not in errors:
+        duplicates = Account.objects.filter(credit_code=cleaned["credit_code"])
+        if account is not None:
+            duplicates = duplicates.exclude(pk=account.pk)
+        if duplicates.exists():
+            fail(
+                "credit_code",
+                ValidationError(
+                    _("Another account already has this unified social credit code."),
+                    code="duplicate",
+                ),
+            )
+    parent = cleaned.get("parent")
+    if parent is not None and account is not None:
+        node, seen = parent, set()
+        while node is not None and node.pk not in seen:
+            if node.pk == account.pk:
+                fail(
+                    "parent",
+                    ValidationError(
+                        _("An account cannot be its own parent or ancestor."), code="cycle"
+                    ),
+                )
+                break
+            seen.add(node.pk)
+            node = node.parent
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _check_owner(actor: User, model, owner: User, values: dict[str, Any]) -> None:
+    if owner.pk != actor.pk and not policy.has_grant(actor, model.security_type, Action.ASSIGN):
+        raise ValidationError(
+            {
+                "owner": ValidationError(
+                    _("You may not give records to another owner."), code="assign_denied"
+                )
+            }
+        )
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner": ValidationError(_("The owner is deactivated."), code="inactive")}
+        )
+    if not policy.can_create(actor, model, {**values, "owner_id": owner.pk}):
+        raise PermissionDenied()
+
+
+def account_create(*, actor: User, owner: User | None = None, **values: Any) -> Account:
+    """Create an account owned by `owner` (default: the actor). Audited; emits record.created."""
+    if not policy.has_grant(actor, Account.security_type, Action.ADD):
+        raise PermissionDenied()
+    unknown = set(values) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {name: ValidationError(_("Unknown field."), code="unknown_field") for name in unknown}
+        )
+    values.setdefault("name", "")
+    cleaned = _clean_account(values, None)
+    owner = owner or actor
+    _check_owner(actor, Account, owner, cleaned)
+    if cleaned.get("parent") is not None and not policy.can(actor, Action.VIEW, cleaned["parent"]):
+        raise ValidationError(
+            {"parent": ValidationError(_("Choose a parent account you can see."), code="invalid")}
+        )
+    with transaction.atomic():
+        account = Account.objects.create(owner=owner, created_by=actor, **cleaned)
+        trail.record(
+            actor=actor,
+            action="create",
+            target=account,
+            changes=trail.diff({}, trail.snapshot(account, ACCOUNT_FIELDS)),
+        )
+        events.emit("record.created", {"type": Account.security_type, "id": account.pk})
+    return account
+
+
+def account_update(*, actor: User, account: Account, **values: Any) -> Account:
+    """Change fields the actor may change (field rules apply). Audited with before/after."""
+    policy.require(actor, Action.CHANGE, account)
+    unknown = set(values) - set(ACCOUNT_FIELDS) | ({"owner", "is_active"} & set(values))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("This field cannot be changed here."), code="unknown_field")
+                for name in unknown
+            }
+        )
+    locked = set(values) - set(policy.writable_fields(actor, Account.security_type, values))
+    if locked:
+        raise ValidationError(
+            {
+                name: ValidationError(_("You may not change this field."), code="read_only")
+                for name in locked
+            }
+        )
+    cleaned = _clean_account(values, account)
+    before = trail.snapshot(account, ACCOUNT_FIELDS)
+    for name, value in cleaned.items():
+        setattr(account, name, value)
+    with transaction.atomic():
+        account.save()
+        changes = trail.diff(before, trail.snapshot(account, ACCOUNT_FIELDS))
+        if changes:
+            trail.record(actor=actor, action="update", target=account, changes=changes)
+            events.emit(
+                "record.updated",
+                {"type": Account.security_type, "id": account.pk, "fields": list(changes)},
+            )
+    return account
+
+
+def _set_active(*, actor: User, record, active: bool, fields) -> Any:
+    policy.require(actor, Action.DELETE if not active else Action.CHANGE, record)
+    if record.is_active == active:
+        return record
+    with transaction.atomic():
+        record.is_active = active
+        record.save(update_fields=["is_active", "updated_at"])
+        trail.record(
+            actor=actor,
+            action="deactivate" if not active else "reactivate",
+            target=record,
+            changes={"is_active": [not active, active]},
+        )
+        events.emit(
+            "record.updated",
+            {"type": record.security_type, "id": record.pk, "fields": ["is_active"]},
+        )
+    return record
+
+
+def account_deactivate(*, actor: User, account: Account) -> Account:
+    return _set_active(actor=actor, record=account, active=False, fields=ACCOUNT_FIELDS)
+
+
+def account_reactivate(*, actor: User, account: Account) -> Account:
+    return _set_active(actor=actor, record=account, active=True, fields=ACCOUNT_FIELDS)
+
+
+def record_assign(*, actor: User, record, owner: User) -> Any:
+    """Hand a record to another owner (needs the assign grant over the record)."""
+    policy.require(actor, Action.ASSIGN, record)
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner": ValidationError(_("The owner is deactivated."), code="inactive")}
+        )
+    if record.owner_id == owner.pk:
+        return record
+    with transaction.atomic():
+        before = record.owner_id
+        record.owner = owner
+        record.save(update_fields=["owner", "updated_at"])
+        trail.record(
+            actor=actor, action="assign", target=record, changes={"owner": [before, owner.pk]}
+        )
+        events.emit(
+            "record.updated", {"type": record.security_type, "id": record.pk, "fields": ["owner"]}
+        )
+    return record
+
+
+def record_viewed(*, actor: User, record) -> None:
+    """Audit a read of a customer's details (detail page, API retrieve)."""
+    trail.record(actor=actor, action="view", target=record)
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def _clean_contact(values: dict[str, Any], actor: User) -> dict[str, Any]:
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned = dict(values)
+    if "name" in cleaned:
+        cleaned["name"] = (cleaned["name"] or "").strip()
+        if not cleaned["name"]:
+            errors.setdefault("name", []).append(
+                ValidationError(_("Enter the contact's name."), code="required")
+            )
+    if "title" in cleaned:
+        cleaned["title"] = (cleaned["title"] or "").strip()
+    for field, normalize in (("phones", normalize_phone), ("emails", normalize_email)):
+        if field in cleaned:
+            raw = cleaned[field] or []
+            if isinstance(raw, str):
+                raw = list(raw.replace(",", "\n").replace(";", "\n").splitlines())
+            normalized: list[str] = []
+            for item in raw:
+                try:
+                    value = normalize(str(item))
+                except ValidationError as error:
+                    errors.setdefault(field, []).append(error)
+                    continue
+                if value and value not in normalized:
+                    normalized.append(value)
+            cleaned[field] = normalized
+    if "accounts" in cleaned:
+        accounts = list(cleaned["accounts"] or [])
+        visible = set(
+            Account.objects.restrict(actor, Action.VIEW)
+            .filter(pk__in=[a.pk for a in accounts])
+            .values_list("pk", flat=True)
+        )
+        if len(visible) != len({a.pk for a in accounts}):
+            errors.setdefault("accounts", []).append(
+                ValidationError(_("Choose accounts you can see."), code="invalid")
+            )
+        cleaned["accounts"] = accounts
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> Contact:
+    """Create a contact with normalised phones (E.164) and e-mails. Audited."""
+    if not policy.has_grant(actor, Contact.security_type, Action.ADD):
+        raise PermissionDenied()
+    unknown = set(values) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {name: ValidationError(_("Unknown field."), code="unknown_field") for name in unknown}
+        )
+    values.setdefault("name", "")
+    cleaned = _clean_contact(values, actor)
+    accounts = cleaned.pop("accounts", [])
+    owner = owner or actor
+    _check_owner(actor, Contact, owner, cleaned)
+    with transaction.atomic():
+        contact = Contact.objects.create(owner=owner, created_by=actor, **cleaned)
+        if accounts:
+            contact.accounts.set(accounts)
+        trail.record(
+            actor=actor,
+            action="create",
+            target=contact,
+            changes=trail.diff({}, trail.snapshot(contact, CONTACT_FIELDS)),
+        )
+        events.emit("record.created", {"type": Contact.security_type, "id": contact.pk})
+    return contact
+
+
+def contact_update(*, actor: User, contact: Contact, **values: Any) -> Contact:
+    policy.require(actor, Action.CHANGE, contact)
+    unknown = set(values) - set(CONTACT_FIELDS) | ({"owner", "is_active"} & set(values))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("This field cannot be changed here."), code="unknown_field")
+                for name in unknown
+            }
+        )
+    locked = set(values) - set(policy.writable_fields(actor, Contact.security_type, values))
+    if locked:
+        raise ValidationError(
+            {
+                name: ValidationError(_("You may not change this field."), code="read_only")
+                for name in locked
+            }
+        )
+    cleaned = _clean_contact(values, actor)
+    accounts = cleaned.pop("accounts", None)
+    before = trail.snapshot(contact, CONTACT_FIELDS)
+    for name, value in cleaned.items():
+        setattr(contact, name, value)
+    with transaction.atomic():
+        contact.save()
+        if accounts is not None:
+            contact.accounts.set(accounts)
+        changes = trail.diff(before, trail.snapshot(contact, CONTACT_FIELDS))
+        if changes:
+            trail.record(actor=actor, action="update", target=contact, changes=changes)
+            events.emit(
+                "record.updated",
+                {"type": Contact.security_type, "id": contact.pk, "fields": list(changes)},
+            )
+    return contact
+
+
+def contact_deactivate(*, actor: User, contact: Contact) -> Contact:
+    return _set_active(actor=actor, record=contact, active=False, fields=CONTACT_FIELDS)
+
+
+def contact_reactivate(*, actor: User, contact: Contact) -> Contact:
+    return _set_active(actor=actor, record=contact, active=True, fields=CONTACT_FIELDS)

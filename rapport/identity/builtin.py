@@ -1,0 +1,122 @@
+"""The built-in roles and their grants. `roles_sync_builtin` keeps the database in line."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+ACCOUNT = "customers.account"
+CONTACT = "customers.contact"
+USER = "identity.user"
+ROLE = "identity.role"
+AUDIT_EVENT = "audit.event"
+AUDIT_ALERT = "audit.alert"
+
+CUSTOMER_TYPES = (ACCOUNT, CONTACT)
+ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
+
+ROLE_NAMES = {
+    "administrator": _("Administrator"),
+    "auditor": _("Auditor"),
+    "sales_manager": _("Sales manager"),
+    "sales_rep": _("Sales rep"),
+    "customer_manager": _("Customer manager"),
+    "service_agent": _("Service agent"),
+    "service_manager": _("Service manager"),
+    "marketer": _("Marketer"),
+    "finance": _("Finance"),
+}
+
+
+def builtin_role_name(code: str) -> str:
+    return str(ROLE_NAMES.get(code, code))
+
+
+def _customer(actions: dict[str, str]) -> list[tuple[str, str, str]]:
+    return [
+        (object_type, action, scope)
+        for object_type in CUSTOMER_TYPES
+        for action, scope in actions.items()
+    ]
+
+
+# code -> list of (object type, action, scope); field rules: code -> [(type, field, rule)]
+BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
+    "administrator": [
+        *[
+            (t, a, "all")
+            for t in CUSTOMER_TYPES
+            for a in ("view", "add", "change", "delete", "export", "import", "assign")
+        ],
+        *[(USER, a, "all") for a in ("view", "add", "change", "manage")],
+        *[(ROLE, a, "all") for a in ("view", "manage")],
+        (AUDIT_EVENT, "view", "all"),
+        (AUDIT_EVENT, "export", "all"),
+        (AUDIT_ALERT, "view", "all"),
+        (AUDIT_ALERT, "manage", "all"),
+    ],
+    "auditor": [
+        *_customer({"view": "all"}),
+        (USER, "view", "all"),
+        (ROLE, "view", "all"),
+        (AUDIT_EVENT, "view", "all"),
+        (AUDIT_EVENT, "export", "all"),
+        (AUDIT_ALERT, "view", "all"),
+        (AUDIT_ALERT, "manage", "all"),
+    ],
+    "sales_manager": [
+        *_customer(
+            {
+                "view": "department",
+                "add": "department",
+                "change": "department",
+                "delete": "department",
+                "export": "department",
+                "assign": "department",
+            }
+        ),
+        (USER, "view", "department"),
+    ],
+    "sales_rep": [
+        *_customer({"view": "own", "add": "own", "change": "own"}),
+        (USER, "view", "own"),
+    ],
+    "customer_manager": [
+        *_customer(
+            {"view": "team", "add": "team", "change": "team", "export": "team", "assign": "team"}
+        ),
+        (USER, "view", "team"),
+    ],
+    "service_agent": [
+        *_customer({"view": "all"}),
+        (CONTACT, "add", "own"),
+        (CONTACT, "change", "own"),
+        (USER, "view", "own"),
+    ],
+    "service_manager": [
+        *_customer(
+            {"view": "all", "add": "department", "change": "department", "assign": "department"}
+        ),
+        (USER, "view", "department"),
+    ],
+    "marketer": [
+        *_customer({"view": "all", "export": "all"}),
+        (USER, "view", "own"),
+    ],
+    "finance": [
+        (ACCOUNT, "view", "all"),
+        (ACCOUNT, "export", "all"),
+        (CONTACT, "view", "all"),
+        (USER, "view", "own"),
+    ],
+}
+
+BUILTIN_FIELD_RULES: dict[str, list[tuple[str, str, str]]] = {
+    "auditor": [
+        (CONTACT, "phones", "masked"),
+        (CONTACT, "emails", "masked"),
+        (ACCOUNT, "phone", "masked"),
+    ],
+    "marketer": [(CONTACT, "phones", "masked")],
+    "finance": [(CONTACT, "phones", "masked"), (CONTACT, "emails", "masked")],
+    "service_agent": [(ACCOUNT, "credit_code", "readonly")],
+}

@@ -1,0 +1,312 @@
+"""One grant logic for "which records may this user see" and "may they do X to this record".
+
+A model is secured by declaring `security_type` ("customers.account"), using
+`RestrictedManager`, and naming the user field that scope keys on (`scope_owner_field`,
+"owner" by default). Scopes: own, team (members of the user's teams), department (the user's
+department and everything below it), all. Conditions narrow a grant by attributes. Record
+shares open single records to a user or team. A user's access is the union of their grants.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.core.errors import NotFound, PermissionDenied
+
+from .models import SCOPE_RANK, Action, FieldRule, Grant, RecordShare, Scope, Team, User
+
+# object type -> (model label, actions that make sense, fields that can carry field rules)
+_registry: dict[str, dict[str, Any]] = {}
+
+
+def register(object_type: str, *, label, actions, fields=(), conditions=()) -> None:
+    _registry[object_type] = {
+        "label": label,
+        "actions": list(actions),
+        "fields": list(fields),
+        "conditions": list(conditions),
+    }
+
+
+def registry() -> dict[str, dict[str, Any]]:
+    return dict(_registry)
+
+
+register(
+    "identity.user",
+    label=User._meta.verbose_name_plural,
+    actions=[Action.VIEW, Action.ADD, Action.CHANGE, Action.MANAGE],
+)
+register(
+    "identity.role",
+    label=_("roles"),
+    actions=[Action.VIEW, Action.MANAGE],
+)
+
+
+@dataclass(frozen=True)
+class GrantRule:
+    scope: str
+    conditions: dict
+
+
+def _grants(user) -> dict[tuple[str, str], list[GrantRule]]:
+    """All of the user's grants, loaded once per user object (one query)."""
+    cached = getattr(user, "_rapport_grants", None)
+    if cached is not None:
+        return cached
+    grants: dict[tuple[str, str], list[GrantRule]] = defaultdict(list)
+    rows = Grant.objects.filter(role__users=user).values_list(
+        "object_type", "action", "scope", "conditions"
+    )
+    for object_type, action, scope, conditions in rows:
+        grants[(object_type, action)].append(GrantRule(scope, conditions or {}))
+    user._rapport_grants = dict(grants)
+    return user._rapport_grants
+
+
+def forget(user) -> None:
+    """Drop the cached grants (after a role change in the same request)."""
+    for attr in ("_rapport_grants", "_rapport_team_ids", "_rapport_field_rules"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def _team_ids(user) -> list[int]:
+    cached = getattr(user, "_rapport_team_ids", None)
+    if cached is None:
+        cached = list(
+            Team.objects.filter(Q(members=user) | Q(lead=user))
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        user._rapport_team_ids = cached
+    return cached
+
+
+def _is_usable(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def _scope_q(user, owner_field: str, scope: str) -> Q:
+    if scope == Scope.ALL:
+        return Q()
+    own = Q(**{owner_field: user.pk})
+    if scope == Scope.OWN:
+        return own
+    if scope == Scope.TEAM:
+        team_ids = _team_ids(user)
+        if not team_ids:
+            return own
+        members = User.objects.filter(Q(teams__in=team_ids) | Q(led_teams__in=team_ids)).values(
+            "pk"
+        )
+        return own | Q(**{f"{owner_field}__in": members})
+    if scope == Scope.DEPARTMENT:
+        if user.department_id is None:
+            return own
+        path = user.department.path
+        members = User.objects.filter(department__path__startswith=path).values("pk")
+        return own | Q(**{f"{owner_field}__in": members})
+    raise ValueError(f"unknown scope {scope!r}")
+
+
+def _conditions_q(conditions: dict) -> Q:
+    condition = Q()
+    for field, values in conditions.items():
+        allowed = values if isinstance(values, list) else [values]
+        condition &= Q(**{f"{field}__in": allowed})
+    return condition
+
+
+def _owner_field(model) -> str:
+    return getattr(model, "scope_owner_field", "owner")
+
+
+def restriction_q(user, model, action: str) -> Q | None:
+    """The WHERE condition for `user` doing `action` on `model`, or None for "nothing"."""
+    if not _is_usable(user):
+        return None
+    if user.is_superuser:
+        return Q()
+    object_type = model.security_type
+    owner_field = _owner_field(model)
+    condition: Q | None = None
+    for rule in _grants(user).get((object_type, action), []):
+        part = _scope_q(user, owner_field, rule.scope) & _conditions_q(rule.conditions)
+        if not part:  # an unconditional "all": nothing narrower can add to it
+            return Q()
+        condition = part if condition is None else condition | part
+    share_levels = {Action.VIEW: ["view", "change"], Action.CHANGE: ["change"]}.get(action)
+    if share_levels and getattr(model, "shareable", False):
+        content_type = ContentType.objects.get_for_model(model)
+        grantee = Q(user=user)
+        team_ids = _team_ids(user)
+        if team_ids:
+            grantee |= Q(team__in=team_ids)
+        shared = RecordShare.objects.filter(
+            grantee, content_type=content_type, level__in=share_levels
+        ).values("object_id")
+        share_q = Q(pk__in=shared)
+        condition = share_q if condition is None else condition | share_q
+    return condition
+
+
+def has_grant(user, object_type: str, action: str) -> bool:
+    """Whether any of the user's grants allows `action` on `object_type` at all."""
+    if not _is_usable(user):
+        return False
+    return user.is_superuser or bool(_grants(user).get((object_type, action)))
+
+
+def best_scope(user, object_type: str, action: str) -> str | None:
+    if not _is_usable(user):
+        return None
+    if user.is_superuser:
+        return Scope.ALL
+    rules = _grants(user).get((object_type, action), [])
+    if not rules:
+        return None
+    return max((rule.scope for rule in rules), key=lambda scope: SCOPE_RANK[scope])
+
+
+def can(user, action: str, target) -> bool:
+    """May `user` do `action` on `target` (a record, or a model class for add/import/export)?"""
+    if isinstance(target, type) and issubclass(target, models.Model):
+        return has_grant(user, target.security_type, action)
+    model = type(target)
+    if target.pk is None:
+        return can_create(user, model, _values_of(target))
+    return model._default_manager.restrict(user, action).filter(pk=target.pk).exists()
+
+
+def _values_of(record) -> dict[str, Any]:
+    return {field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields}
+
+
+def can_create(user, model, values: dict[str, Any]) -> bool:
+    """May `user` add a record of `model` with these values (owner, conditioned fields)?"""
+    if not _is_usable(user):
+        return False
+    if user.is_superuser:
+        return True
+    owner_field = _owner_field(model)
+    owner_id = values.get(f"{owner_field}_id", values.get(owner_field))
+    for rule in _grants(user).get((model.security_type, Action.ADD), []):
+        if any(
+            values.get(field, values.get(f"{field}_id"))
+            not in (allowed if isinstance(allowed, list) else [allowed])
+            for field, allowed in rule.conditions.items()
+        ):
+            continue
+        if owner_id in (None, user.pk) or rule.scope == Scope.ALL:
+            return True
+        if (
+            rule.scope in (Scope.TEAM, Scope.DEPARTMENT)
+            and User.objects.filter(_scope_q(user, "pk", rule.scope), pk=owner_id).exists()
+        ):
+            return True
+    return False
+
+
+def require(user, action: str, target) -> None:
+    if not can(user, action, target):
+        raise PermissionDenied()
+
+
+def get_for(user, action: str, model, pk) -> Any:
+    """Fetch-and-authorize: the record if `user` may `action` it; NotFound if they may not see it."""
+    try:
+        return model._default_manager.restrict(user, action).get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        pass
+    if (
+        action != Action.VIEW
+        and model._default_manager.restrict(user, Action.VIEW).filter(pk=pk).exists()
+    ):
+        raise PermissionDenied()
+    raise NotFound()
+
+
+# --- field rules ---------------------------------------------------------------------------
+
+_RULE_RANK = {"": 0, FieldRule.Rule.READONLY: 1, FieldRule.Rule.MASKED: 2, FieldRule.Rule.HIDDEN: 3}
+
+
+def field_rules(user, object_type: str) -> dict[str, str]:
+    """{field: rule} in force for the user: the least restrictive across their viewing roles."""
+    if not _is_usable(user) or user.is_superuser:
+        return {}
+    cache = getattr(user, "_rapport_field_rules", None)
+    if cache is None:
+        cache = {}
+        user._rapport_field_rules = cache
+    if object_type in cache:
+        return cache[object_type]
+    viewing_roles = set(
+        Grant.objects.filter(
+            role__users=user, object_type=object_type, action=Action.VIEW
+        ).values_list("role_id", flat=True)
+    )
+    per_role: dict[int, dict[str, str]] = {role_id: {} for role_id in viewing_roles}
+    for role_id, field, rule in FieldRule.objects.filter(
+        role_id__in=viewing_roles, object_type=object_type
+    ).values_list("role_id", "field", "rule"):
+        per_role[role_id][field] = rule
+    effective: dict[str, str] = {}
+    if per_role:
+        fields = {field for rules in per_role.values() for field in rules}
+        for field in fields:
+            rule = min(
+                (rules.get(field, "") for rules in per_role.values()), key=_RULE_RANK.__getitem__
+            )
+            if rule:
+                effective[field] = rule
+    cache[object_type] = effective
+    return effective
+
+
+def mask_value(value: Any) -> Any:
+    """138****5678 for phones, z***@example.com for e-mails, first and last character otherwise."""
+    if value in (None, ""):
+        return value
+    if isinstance(value, list):
+        return [mask_value(item) for item in value]
+    text = str(value)
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = [c for c in text if c.isdigit()]
+    if len(digits) >= 7:
+        tail = text[-4:]
+        head = text[:-8] if len(text) > 8 else text[:3]
+        return f"{head}****{tail}"
+    if len(text) <= 2:
+        return "*" * len(text)
+    return f"{text[0]}{'*' * (len(text) - 2)}{text[-1]}"
+
+
+def apply_field_rules(user, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `values` with hidden fields removed and masked fields masked."""
+    rules = field_rules(user, object_type)
+    if not rules:
+        return values
+    shown = {}
+    for field, value in values.items():
+        rule = rules.get(field, "")
+        if rule == FieldRule.Rule.HIDDEN:
+            continue
+        shown[field] = mask_value(value) if rule == FieldRule.Rule.MASKED else value
+    return shown
+
+
+def writable_fields(user, object_type: str, fields) -> list[str]:
+    rules = field_rules(user, object_type)
+    return [field for field in fields if not rules.get(field)]

@@ -1,0 +1,24 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from rapport.core import views as core_views
+
+api_v1 = [
+    path("", include("rapport.identity.api_urls")),
+    path("", include("rapport.audit.api_urls")),
+    path("", include("rapport.customers.api_urls")),
+    path("", include("rapport.web.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("rapport.identity.urls")),
+    path("", include("rapport.audit.urls")),
+    path("", include("rapport.customers.urls")),
+    path("", include("rapport.web.urls")),
+]

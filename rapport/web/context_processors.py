@@ -1,0 +1,18 @@
+from rapport.identity import policy
+
+
+def navigation(request):
+    """What the navigation shows depends on the user's grants."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav": {
+            "accounts": policy.has_grant(user, "customers.account", "view"),
+            "contacts": policy.has_grant(user, "customers.contact", "view"),
+            "users": policy.has_grant(user, "identity.user", "manage"),
+            "roles": policy.has_grant(user, "identity.role", "view"),
+            "audit": policy.has_grant(user, "audit.event", "view"),
+            "alerts": policy.has_grant(user, "audit.alert", "view"),
+        }
+    }

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import DepartmentFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is the production hasher; tests use a fast one so hundreds of users stay cheap."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def org(db):
+    """A small organisation: HQ > East region > Shanghai office, with a user for each role.
+
+    sales_manager manages East (so sees East and Shanghai); rep_sh and rep_east are reps;
+    rep_south is in another region; cm leads a team with rep_sh.
+    """
+    hq = DepartmentFactory(name="总部", code="hq")
+    east = DepartmentFactory(name="华东区", code="east", parent=hq)
+    shanghai = DepartmentFactory(name="上海办", code="sh", parent=east)
+    south = DepartmentFactory(name="华南区", code="south", parent=hq)
+    users = {
+        "admin": UserFactory(username="admin", department=hq, roles=["administrator"]),
+        "auditor": UserFactory(username="auditor", department=hq, roles=["auditor"]),
+        "sales_manager": UserFactory(username="manager", department=east, roles=["sales_manager"]),
+        "rep_east": UserFactory(username="rep_east", department=east, roles=["sales_rep"]),
+        "rep_sh": UserFactory(username="rep_sh", department=shanghai, roles=["sales_rep"]),
+        "rep_south": UserFactory(username="rep_south", department=south, roles=["sales_rep"]),
+        "cm": UserFactory(username="cm", department=east, roles=["customer_manager"]),
+        "agent": UserFactory(username="agent", department=hq, roles=["service_agent"]),
+        "service_manager": UserFactory(
+            username="svcmgr", department=south, roles=["service_manager"]
+        ),
+        "marketer": UserFactory(username="marketer", department=hq, roles=["marketer"]),
+        "finance": UserFactory(username="finance", department=hq, roles=["finance"]),
+    }
+    TeamFactory(name="Key accounts", lead=users["cm"], members=[users["rep_sh"]])
+    return {"departments": {"hq": hq, "east": east, "sh": shanghai, "south": south}, **users}
