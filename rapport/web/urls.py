@@ -6,4 +6,6 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("language/", views.set_language, name="set_language"),
+    path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
 ]
