@@ -23,10 +23,13 @@ def test_subscribers_run_after_commit_only(org, django_capture_on_commit_callbac
             account = services.account_create(actor=org["admin"], name="京东")
         assert {"type": "customers.account", "id": account.pk} in seen
         seen.clear()
-        with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
-            with transaction.atomic():
-                services.account_create(actor=org["admin"], name="不会提交")
-                raise RuntimeError
+        with (
+            pytest.raises(RuntimeError),
+            django_capture_on_commit_callbacks(execute=True),
+            transaction.atomic(),
+        ):
+            services.account_create(actor=org["admin"], name="不会提交")
+            raise RuntimeError
         assert seen == []
     finally:
         events.unsubscribe("record.created", handler)
@@ -64,7 +67,9 @@ def test_job_progress_and_checkpoint(org):
     jobs.job_progress(job=job, processed=2, succeeded=2, checkpoint={"after_id": 2})
     job.refresh_from_db()
     assert (job.percent, job.checkpoint) == (50, {"after_id": 2})
-    jobs.job_progress(job=job, processed=4, succeeded=3, failed=1, error={"row": 4, "message": "bad"})
+    jobs.job_progress(
+        job=job, processed=4, succeeded=3, failed=1, error={"row": 4, "message": "bad"}
+    )
     jobs.job_finish(job=job)
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED and job.percent == 100 and job.errors[0]["row"] == 4
