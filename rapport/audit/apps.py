@@ -8,11 +8,20 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from rapport.core import trail
         from rapport.identity import policy
 
         from .services import write_event
 
         trail.register_writer(write_event)
+        post_migrate.connect(_ensure_defaults, sender=self)
         policy.register("audit.event", label=_("audit events"), actions=["view", "export"])
         policy.register("audit.alert", label=_("alerts"), actions=["view", "manage"])
+
+
+def _ensure_defaults(sender, **kwargs) -> None:
+    from .services import ensure_defaults
+
+    ensure_defaults()

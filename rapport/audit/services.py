@@ -21,6 +21,23 @@ from .models import Alert, AuditEvent, BehaviourRule, ChainHead, PurgePermit
 CUSTOMER_VIEW_TYPES = ("customers.account", "customers.contact")
 
 
+DEFAULT_RULES = {
+    BehaviourRule.Code.MASS_VIEW: (50, 10),
+    BehaviourRule.Code.FAILED_LOGINS: (5, 15),
+    BehaviourRule.Code.OFF_HOURS: (1, 60),
+    BehaviourRule.Code.BULK_EXPORT: (1000, 60),
+}
+
+
+def ensure_defaults() -> None:
+    """The chain head and the default behaviour rules exist (idempotent; runs after migrate)."""
+    ChainHead.objects.get_or_create(pk=1)
+    for code, (threshold, window) in DEFAULT_RULES.items():
+        BehaviourRule.objects.get_or_create(
+            code=code, defaults={"threshold": threshold, "window_minutes": window}
+        )
+
+
 def write_event(**fields) -> AuditEvent:
     event = chain.append(**fields)
     transaction.on_commit(lambda: evaluate_rules(event))
@@ -209,6 +226,27 @@ def behaviour_rule_update(
         if changes:
             trail.record(actor=actor, action="admin.behaviour_rule", target=rule, changes=changes)
     return rule
+
+
+def chain_verify(*, actor: User) -> chain.VerifyResult:
+    """Verify the whole hash chain on an auditor's request; the check itself is audited."""
+    if not policy.has_grant(actor, "audit.event", Action.VIEW):
+        raise PermissionDenied()
+    result = chain.verify()
+    with transaction.atomic():
+        trail.record(
+            actor=actor,
+            action="audit.verify",
+            object_type="audit.event",
+            result="success" if result.ok else "failure",
+            extra={
+                "ok": result.ok,
+                "checked": result.checked,
+                "first_bad_seq": result.first_bad_seq,
+                "reason": result.reason,
+            },
+        )
+    return result
 
 
 def audit_purge_expired(*, now=None, retention_days: int | None = None) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
@@ -52,6 +54,78 @@ ERROR_RESPONSES = {
         (404, "Not found"),
     )
 }
+ERROR_RESPONSES_409 = {
+    **ERROR_RESPONSES,
+    409: OpenApiResponse(ErrorSerializer, description="Conflict"),
+}
+
+
+def error_responses(*codes: int) -> dict:
+    """The documented error responses of an operation: `error_responses(400, 404)`."""
+    return {code: ERROR_RESPONSES_409[code] for code in codes}
+
+
+# --- input parsing --------------------------------------------------------------------------
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Parse-only input: a field the endpoint does not know is an error naming that field.
+
+    Silently ignoring a misspelt field would make a client believe a change was saved.
+    """
+
+    unknown_field_message = gettext_lazy("Unknown field.")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            known = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - known)
+            if unknown:
+                raise exceptions.ValidationError(
+                    {
+                        name: [
+                            exceptions.ErrorDetail(
+                                str(self.unknown_field_message), code="unknown_field"
+                            )
+                        ]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+def parse(serializer_class, request, *, partial: bool = False, **context) -> dict:
+    """Validate the request body with an input serializer; the values given, nothing else."""
+    serializer = serializer_class(
+        data=request.data, partial=partial, context={"request": request, **context}
+    )
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+class LanguageMixin:
+    """Answer in the signed-in user's saved language, also for bearer-token requests.
+
+    The locale middleware only sees session users; a token is authenticated inside the view,
+    so the user's language is activated here, and Content-Language says what was used.
+    Mixed into the base views in `rapport.identity.api` (not defined here: DRF imports this
+    module while loading its settings, before its generic views exist).
+    """
+
+    def perform_authentication(self, request) -> None:
+        super().perform_authentication(request)  # type: ignore[misc]
+        language = getattr(request.user, "language", "")
+        if language and translation.check_for_language(language):
+            translation.activate(language)
+            request._request.LANGUAGE_CODE = translation.get_language()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response["Content-Language"] = translation.get_language()
+        return response
 
 
 def _error(code: str, message: str, fields: dict | None = None) -> dict:

@@ -358,7 +358,7 @@ def user_unlock(*, actor: User, user: User) -> None:
 
     _require_manage_users(actor)
     with transaction.atomic():
-        count = reset(username=user.username)
+        count = sum(reset(username=login) for login in _login_names(user))
         trail.record(
             actor=actor, action="user.unlock", target=user, extra={"attempts_cleared": count}
         )
@@ -368,8 +368,13 @@ def user_is_locked(user: User) -> bool:
     from axes.models import AccessAttempt
 
     return AccessAttempt.objects.filter(
-        username=user.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+        username__in=_login_names(user), failures_since_start__gte=settings.AXES_FAILURE_LIMIT
     ).exists()
+
+
+def _login_names(user: User) -> list[str]:
+    """The names django-axes counts failures under: the lower-cased username and e-mail."""
+    return [name for name in (user.username.lower(), (user.email or "").lower()) if name]
 
 
 # --- departments and teams -----------------------------------------------------------------
@@ -690,6 +695,20 @@ def field_rule_set(
                 target=role,
                 changes={f"{object_type}.{field}": [before, rule]},
             )
+
+
+def role_set_field_rules(
+    *, actor: User, role: Role, rules: dict[tuple[str, str], str | None]
+) -> Role:
+    """Apply {(object_type, field): rule or None} in one transaction: all stored or none."""
+    _require_manage_roles(actor)
+    with transaction.atomic():
+        for (object_type, field), rule in rules.items():
+            field_rule_set(
+                actor=actor, role=role, object_type=object_type, field=field, rule=rule or None
+            )
+    policy.forget(actor)
+    return role
 
 
 def record_share(

@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from . import api
+
+router = SimpleRouter(use_regex_path=False)
+router.register("jobs", api.JobViewSet, basename="api-job")
+
+urlpatterns = router.urls

@@ -4,19 +4,73 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from rapport.audit.models import Alert
 from rapport.core.models import Job
+from rapport.customers.models import Account, Contact
+from rapport.customers.querysets import RecentRecord, recent_records
+from rapport.identity import policy
 from rapport.identity import services as identity_services
+from rapport.identity.models import Action
+
+# Counting what a user can see scans a large restricted table; a few minutes old is fine.
+HOME_COUNTS_SECONDS = 120
+CHANGE_ACTIONS = ("create", "update", "deactivate", "reactivate", "assign")
+DETAIL_URLS = {
+    Account.security_type: "customers:account_detail",
+    Contact.security_type: "customers:contact_detail",
+}
+
+
+def _visible_counts(user) -> dict[str, int | None]:
+    key = f"rapport:home-counts:{user.pk}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = {
+            name: model.objects.restrict(user, Action.VIEW).filter(is_active=True).count()
+            if policy.has_grant(user, model.security_type, Action.VIEW)
+            else None
+            for name, model in (("accounts", Account), ("contacts", Contact))
+        }
+        cache.set(key, counts, HOME_COUNTS_SECONDS)
+    return counts
+
+
+def _with_urls(recent: list[RecentRecord]) -> list[dict]:
+    return [
+        {"item": item, "url": reverse(DETAIL_URLS[item.object_type], args=[item.record.pk])}
+        for item in recent
+    ]
 
 
 @login_required
 def home(request):
-    return render(request, "web/home.html", {})
+    """The user's desk: what they looked at and changed lately, what they can see, open alerts."""
+    user = request.user
+    context = {
+        "counts": _visible_counts(user),
+        "viewed": _with_urls(recent_records(user, actions=["view"], limit=10)),
+        "changed": _with_urls(recent_records(user, actions=CHANGE_ACTIONS, limit=10)),
+        "alerts": None,
+    }
+    if policy.has_grant(user, Alert.security_type, Action.VIEW):
+        context["alerts"] = list(
+            Alert.objects.restrict(user, Action.VIEW)
+            .filter(acknowledged_at__isnull=True)
+            .order_by("-created_at")[:10]
+        )
+        try:
+            context["alert_list_url"] = reverse("audit:alert_list")
+        except NoReverseMatch:  # the alerts page belongs to the audit app
+            context["alert_list_url"] = ""
+    return render(request, "web/home.html", context)
 
 
 @require_POST

@@ -1,0 +1,599 @@
+"""Pages for accounts and contacts: lists, details, history, create, edit, (de)activate.
+
+Views parse, authorize and render. Reads go through `restrict` / `get_for`; every write goes
+through `rapport.customers.services`, whose ValidationError is shown beside the form field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from rapport.audit.models import AuditEvent
+from rapport.core import errors
+from rapport.core.paging import cursor_page
+from rapport.identity import policy
+from rapport.identity.models import Action, FieldRule, User
+
+from . import services
+from .forms import (
+    AccountFilterForm,
+    AccountForm,
+    ContactFilterForm,
+    ContactForm,
+    apply_service_errors,
+    lookup_label,
+    parse_record_id,
+)
+from .models import Account, Contact
+from .querysets import accounts_matching
+
+ACCOUNT = Account.security_type
+CONTACT = Contact.security_type
+PAGE_SIZE = 50
+RELATED_LIMIT = 20  # subsidiaries / contacts shown on a detail page before "show all"
+
+ACTION_LABELS = {
+    "create": gettext_lazy("Created"),
+    "update": gettext_lazy("Changed"),
+    "view": gettext_lazy("Viewed"),
+    "deactivate": gettext_lazy("Deactivated"),
+    "reactivate": gettext_lazy("Reactivated"),
+    "assign": gettext_lazy("Owner changed"),
+}
+
+
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn the policy's NotFound / PermissionDenied into 404 / 403 pages."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except errors.NotFound as error:
+            raise Http404(str(error.message)) from error
+        except errors.PermissionDenied as error:
+            raise PermissionDenied(str(error.message)) from error
+
+    return wrapper
+
+
+def _require_grant(user: User, object_type: str, action: str) -> None:
+    if not policy.has_grant(user, object_type, action):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _label(model: type[models.Model], name: str) -> str:
+    try:
+        return capfirst(model._meta.get_field(name).verbose_name)
+    except Exception:  # a field that no longer exists still has history
+        return name
+
+
+def _hidden_fields(user: User, object_type: str) -> set[str]:
+    return {
+        field
+        for field, rule in policy.field_rules(user, object_type).items()
+        if rule == FieldRule.Rule.HIDDEN
+    }
+
+
+def _shown(user: User, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    return policy.apply_field_rules(user, object_type, values)
+
+
+def _account_values(account: Account) -> dict[str, Any]:
+    return {
+        "short_name": account.short_name,
+        "credit_code": account.credit_code,
+        "industry": account.get_industry_display(),
+        "tier": account.get_tier_display(),
+        "lifecycle_stage": account.get_lifecycle_stage_display(),
+        "province": account.province,
+        "city": account.city,
+        "address": account.address,
+        "phone": account.phone,
+        "website": account.website,
+    }
+
+
+def _contact_values(contact: Contact) -> dict[str, Any]:
+    return {
+        "title": contact.title,
+        "phones": list(contact.phones or []),
+        "emails": list(contact.emails or []),
+    }
+
+
+def _fields_for_display(model, values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "label": _label(model, name),
+            "value": value,
+            "many": isinstance(value, list),
+        }
+        for name, value in values.items()
+    ]
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, ACCOUNT, Action.VIEW)
+    filters = AccountFilterForm(request.GET)
+    accounts = filters.apply(
+        Account.objects.restrict(user, Action.VIEW).select_related("owner"), user
+    )
+    page = cursor_page(request, accounts, ordering=filters.ordering(), page_size=PAGE_SIZE)
+    rows = [
+        {"account": account, "values": _shown(user, ACCOUNT, _account_values(account))}
+        for account in page.items
+    ]
+    parent = None
+    if filters.value("parent"):
+        parent = (
+            Account.objects.restrict(user, Action.VIEW)
+            .filter(pk=filters.value("parent"))
+            .only("pk", "name")
+            .first()
+        )
+    return render(
+        request,
+        "customers/account_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "hidden": _hidden_fields(user, ACCOUNT),
+            "parent": parent,
+            "can_add": policy.has_grant(user, ACCOUNT, Action.ADD),
+        },
+    )
+
+
+@login_required
+def contact_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, CONTACT, Action.VIEW)
+    filters = ContactFilterForm(request.GET)
+    visible_accounts = Account.objects.restrict(user, Action.VIEW).only("pk", "name")
+    contacts = filters.apply(
+        Contact.objects.restrict(user, Action.VIEW)
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch("accounts", queryset=visible_accounts, to_attr="visible_accounts")
+        ),
+        user,
+    )
+    page = cursor_page(request, contacts, ordering=filters.ordering(), page_size=PAGE_SIZE)
+    rows = [
+        {"contact": contact, "values": _shown(user, CONTACT, _contact_values(contact))}
+        for contact in page.items
+    ]
+    account = None
+    if filters.value("account"):
+        account = visible_accounts.filter(pk=filters.value("account")).first()
+    return render(
+        request,
+        "customers/contact_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "hidden": _hidden_fields(user, CONTACT),
+            "account": account,
+            "can_add": policy.has_grant(user, CONTACT, Action.ADD),
+        },
+    )
+
+
+@login_required
+def account_lookup(request: HttpRequest) -> HttpResponse:
+    """<option>s for the account picker's <datalist>: visible accounts matching what was typed."""
+    user = request.user
+    text = next((value for value in request.GET.values() if value.strip()), "").strip()
+    accounts: Iterable[Account] = []
+    if text:
+        visible = Account.objects.restrict(user, Action.VIEW).only("pk", "name")
+        by_id = parse_record_id(text)
+        if by_id is not None and text.isdigit():
+            accounts = list(visible.filter(pk=by_id))
+        else:
+            accounts = list(accounts_matching(visible, text).order_by("name", "id")[:20])
+    return render(
+        request,
+        "customers/_account_options.html",
+        {"options": [lookup_label(account) for account in accounts]},
+    )
+
+
+# --- details ---------------------------------------------------------------------------------
+
+
+def _detail_common(user: User, record: Account | Contact) -> dict[str, Any]:
+    return {
+        "can_change": policy.can(user, Action.CHANGE, record),
+        "can_delete": policy.can(user, Action.DELETE, record),
+        "can_see_reads": policy.has_grant(user, AuditEvent.security_type, Action.VIEW),
+    }
+
+
+@login_required
+@domain_errors
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    account = policy.get_for(user, Action.VIEW, Account, pk)
+    services.record_viewed(actor=user, record=account)
+    visible_accounts = Account.objects.restrict(user, Action.VIEW)
+    parent = None
+    if account.parent_id:
+        parent = visible_accounts.filter(pk=account.parent_id).only("pk", "name").first()
+    subsidiaries = list(
+        visible_accounts.filter(parent=account)
+        .only("pk", "name", "province", "city", "is_active")
+        .order_by("name", "id")[: RELATED_LIMIT + 1]
+    )
+    contacts = list(
+        Contact.objects.restrict(user, Action.VIEW)
+        .filter(accounts=account)
+        .only("pk", "name", "title", "phones", "emails", "is_active")
+        .order_by("name", "id")[: RELATED_LIMIT + 1]
+    )
+    contact_rows = [
+        {"contact": contact, "values": _shown(user, CONTACT, _contact_values(contact))}
+        for contact in contacts[:RELATED_LIMIT]
+    ]
+    return render(
+        request,
+        "customers/account_detail.html",
+        {
+            "account": account,
+            "tab": "details",
+            "fields": _fields_for_display(Account, _shown(user, ACCOUNT, _account_values(account))),
+            "parent": parent,
+            "subsidiaries": subsidiaries[:RELATED_LIMIT],
+            "more_subsidiaries": len(subsidiaries) > RELATED_LIMIT,
+            "contact_rows": contact_rows,
+            "more_contacts": len(contacts) > RELATED_LIMIT,
+            "contact_hidden": _hidden_fields(user, CONTACT),
+            "can_add_contact": policy.has_grant(user, CONTACT, Action.ADD),
+            **_detail_common(user, account),
+        },
+    )
+
+
+@login_required
+@domain_errors
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    contact = policy.get_for(user, Action.VIEW, Contact, pk)
+    services.record_viewed(actor=user, record=contact)
+    accounts = []
+    if "accounts" not in _hidden_fields(user, CONTACT):
+        accounts = list(
+            Account.objects.restrict(user, Action.VIEW)
+            .filter(contacts=contact)
+            .only("pk", "name", "province", "city", "is_active")
+            .order_by("name", "id")
+        )
+    return render(
+        request,
+        "customers/contact_detail.html",
+        {
+            "contact": contact,
+            "tab": "details",
+            "fields": _fields_for_display(Contact, _shown(user, CONTACT, _contact_values(contact))),
+            "accounts": accounts,
+            **_detail_common(user, contact),
+        },
+    )
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+class _HistoryValues:
+    """Turns the raw values of audit changes (ids, codes, booleans) into what people read."""
+
+    def __init__(self, user: User, model, events: list[AuditEvent]) -> None:
+        self.user = user
+        self.model = model
+        self.rules = policy.field_rules(user, model.security_type)
+        user_ids: set[int] = set()
+        account_ids: set[int] = set()
+        for event in events:
+            for field, change in (event.changes or {}).items():
+                for value in change if isinstance(change, list) else [change]:
+                    ids = value if isinstance(value, list) else [value]
+                    ints = {v for v in ids if isinstance(v, int) and not isinstance(v, bool)}
+                    if field == "owner":
+                        user_ids |= ints
+                    elif field in ("parent", "accounts"):
+                        account_ids |= ints
+        self.users = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
+        self.accounts = {
+            a.pk: a.name
+            for a in Account.objects.restrict(user, Action.VIEW)
+            .filter(pk__in=account_ids)
+            .only("pk", "name")
+        }
+
+    def _one(self, field: str, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return ""
+        if isinstance(value, bool):
+            return _("Yes") if value else _("No")
+        if isinstance(value, list):
+            return ", ".join(self._one(field, item) for item in value)
+        if field == "owner":
+            return self.users.get(value, f"#{value}")
+        if field in ("parent", "accounts"):
+            return self.accounts.get(value, _("an account you cannot see"))
+        try:
+            choices = dict(self.model._meta.get_field(field).flatchoices)
+        except Exception:
+            choices = {}
+        return str(choices.get(value, value))
+
+    def changes(self, event: AuditEvent) -> list[dict[str, Any]]:
+        rows = []
+        for field, change in (event.changes or {}).items():
+            rule = self.rules.get(field, "")
+            if rule == FieldRule.Rule.HIDDEN:
+                continue
+            old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
+            if rule == FieldRule.Rule.MASKED:
+                old, new = policy.mask_value(old), policy.mask_value(new)
+            if event.action == "create" and new in (None, "", []):
+                continue  # a new record's empty fields say nothing
+            rows.append(
+                {
+                    "field": field,
+                    "label": _label(self.model, field),
+                    "old": self._one(field, old),
+                    "new": self._one(field, new),
+                }
+            )
+        return rows
+
+
+def _history(request: HttpRequest, model, pk: int, template: str, name: str) -> HttpResponse:
+    user = request.user
+    record = policy.get_for(user, Action.VIEW, model, pk)
+    # The history shows field values (old phones too): it is a read of the record's details.
+    services.record_viewed(actor=user, record=record)
+    can_see_reads = policy.has_grant(user, AuditEvent.security_type, Action.VIEW)
+    show_reads = can_see_reads and request.GET.get("reads") == "1"
+    events = AuditEvent.objects.filter(
+        object_type=model.security_type, object_id=str(record.pk)
+    ).select_related("actor")
+    if not show_reads:
+        events = events.exclude(action="view")
+    page = cursor_page(request, events, ordering=["-seq"], page_size=PAGE_SIZE)
+    values = _HistoryValues(user, model, page.items)
+    rows = [
+        {
+            "event": event,
+            "who": str(event.actor) if event.actor_id and event.actor else event.actor_repr,
+            "action": ACTION_LABELS.get(event.action, event.action),
+            "changes": values.changes(event),
+        }
+        for event in page.items
+    ]
+    return render(
+        request,
+        template,
+        {
+            name: record,
+            "tab": "history",
+            "page": page,
+            "rows": rows,
+            "show_reads": show_reads,
+            "can_see_reads": can_see_reads,
+            **_detail_common(user, record),
+        },
+    )
+
+
+@login_required
+@domain_errors
+def account_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history(request, Account, pk, "customers/account_history.html", "account")
+
+
+@login_required
+@domain_errors
+def contact_history(request: HttpRequest, pk: int) -> HttpResponse:
+    return _history(request, Contact, pk, "customers/contact_history.html", "contact")
+
+
+# --- create and edit -------------------------------------------------------------------------
+
+
+def _save(form, write: Callable[[], Any]) -> Any | None:
+    """Run the service write; on a ValidationError put its messages on the form and return None."""
+    try:
+        with transaction.atomic():
+            return write()
+    except ValidationError as error:
+        apply_service_errors(form, error)
+    except errors.PermissionDenied as error:
+        form.add_error(None, str(error.message))
+    return None
+
+
+@login_required
+@domain_errors
+def account_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, ACCOUNT, Action.ADD)
+    form = AccountForm(request.POST if request.method == "POST" else None, user=user)
+    if form.is_bound and form.is_valid():
+        account = _save(
+            form,
+            lambda: services.account_create(
+                actor=user, owner=form.chosen_owner(), **form.service_values()
+            ),
+        )
+        if account is not None:
+            messages.success(request, _("The account “%(name)s” was created.") % {"name": account})
+            return redirect("customers:account_detail", pk=account.pk)
+    return render(request, "customers/account_form.html", {"form": form, "account": None})
+
+
+@login_required
+@domain_errors
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    account = policy.get_for(user, Action.CHANGE, Account, pk)
+    form = AccountForm(
+        request.POST if request.method == "POST" else None, user=user, account=account
+    )
+    if form.is_bound and form.is_valid():
+
+        def write() -> Account:
+            values, owner = form.service_values(), form.chosen_owner()
+            if values:
+                services.account_update(actor=user, account=account, **values)
+            if owner is not None:
+                services.record_assign(actor=user, record=account, owner=owner)
+            return account
+
+        if _save(form, write) is not None:
+            messages.success(request, _("Your changes were saved."))
+            return redirect("customers:account_detail", pk=account.pk)
+        account.refresh_from_db()
+    return render(request, "customers/account_form.html", {"form": form, "account": account})
+
+
+def _preset_account(request: HttpRequest, user: User) -> list[Account]:
+    """The account named by ?account= (the "Add contact" button of an account page)."""
+    raw = request.GET.get("account", "")
+    if not raw.isdigit():
+        return []
+    return list(Account.objects.restrict(user, Action.VIEW).filter(pk=int(raw)).only("pk", "name"))
+
+
+@login_required
+@domain_errors
+def contact_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, CONTACT, Action.ADD)
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        user=user,
+        linked=_preset_account(request, user),
+    )
+    if form.is_bound and form.is_valid():
+        contact = _save(
+            form,
+            lambda: services.contact_create(
+                actor=user, owner=form.chosen_owner(), **form.service_values()
+            ),
+        )
+        if contact is not None:
+            messages.success(request, _("The contact “%(name)s” was created.") % {"name": contact})
+            return redirect("customers:contact_detail", pk=contact.pk)
+    return render(request, "customers/contact_form.html", {"form": form, "contact": None})
+
+
+@login_required
+@domain_errors
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    contact = policy.get_for(user, Action.CHANGE, Contact, pk)
+    linked = list(
+        Account.objects.restrict(user, Action.VIEW)
+        .filter(contacts=contact)
+        .only("pk", "name")
+        .order_by("name", "id")
+    )
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        user=user,
+        contact=contact,
+        linked=linked,
+    )
+    if form.is_bound and form.is_valid():
+
+        def write() -> Contact:
+            values, owner = form.service_values(), form.chosen_owner()
+            if values:
+                services.contact_update(actor=user, contact=contact, **values)
+            if owner is not None:
+                services.record_assign(actor=user, record=contact, owner=owner)
+            return contact
+
+        if _save(form, write) is not None:
+            messages.success(request, _("Your changes were saved."))
+            return redirect("customers:contact_detail", pk=contact.pk)
+        contact.refresh_from_db()
+    return render(request, "customers/contact_form.html", {"form": form, "contact": contact})
+
+
+# --- deactivate / reactivate -----------------------------------------------------------------
+
+
+def _set_active(request: HttpRequest, model, pk: int, *, active: bool) -> HttpResponse:
+    user = request.user
+    # Deactivating needs the delete grant, reactivating the change grant (as the services say).
+    record = policy.get_for(user, Action.CHANGE if active else Action.DELETE, model, pk)
+    if model is Account:
+        write = services.account_reactivate if active else services.account_deactivate
+        write(actor=user, account=record)
+        name = "customers:account_detail"
+    else:
+        write = services.contact_reactivate if active else services.contact_deactivate
+        write(actor=user, contact=record)
+        name = "customers:contact_detail"
+    if active:
+        messages.success(request, _("“%(name)s” is active again.") % {"name": record})
+    else:
+        messages.success(request, _("“%(name)s” was deactivated.") % {"name": record})
+    return redirect(reverse(name, kwargs={"pk": record.pk}))
+
+
+@login_required
+@require_POST
+@domain_errors
+def account_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, Account, pk, active=False)
+
+
+@login_required
+@require_POST
+@domain_errors
+def account_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, Account, pk, active=True)
+
+
+@login_required
+@require_POST
+@domain_errors
+def contact_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, Contact, pk, active=False)
+
+
+@login_required
+@require_POST
+@domain_errors
+def contact_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _set_active(request, Contact, pk, active=True)

@@ -1,0 +1,314 @@
+"""Forms for the identity pages. They parse input only; the services own every rule."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from rapport.core.errors import DomainError
+
+from .models import Department, FieldRule, Role, Scope, Team, User
+
+
+@cache
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class TablerForm(forms.Form):
+    """Gives every widget Tabler's classes, so templates render fields with one include."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select | forms.SelectMultiple):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if not valid:
+            for name in self.errors:
+                if name in self.fields:
+                    css = self.fields[name].widget.attrs.get("class", "")
+                    self.fields[name].widget.attrs["class"] = f"{css} is-invalid".strip()
+        return valid
+
+    def add_service_error(self, error: Exception) -> None:
+        """Show a service's ValidationError / DomainError beside the field it names."""
+        if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                target = field if field in self.fields else None
+                for item in errors:
+                    self.add_error(target, item)
+                if target:
+                    css = self.fields[target].widget.attrs.get("class", "")
+                    if "is-invalid" not in css:
+                        self.fields[target].widget.attrs["class"] = f"{css} is-invalid".strip()
+        elif isinstance(error, DomainError):
+            target = error.field if error.field in self.fields else None
+            self.add_error(target, str(error.message))
+        elif isinstance(error, ValidationError):
+            self.add_error(None, error)
+        else:
+            raise error
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    """Departments in tree order, indented by depth."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Department.objects.order_by("path"))
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Department) -> str:
+        return f"{'— ' * obj.depth}{obj.name}"
+
+
+def active_users():
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+# --- own profile ---------------------------------------------------------------------------
+
+
+class ProfileForm(TablerForm):
+    display_name = forms.CharField(label=_("Display name"), max_length=120, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
+
+
+class PasswordChangeForm(TablerForm):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label=_("New password (again)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_password(self) -> str:
+        password = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("Your current password is not correct."), code="wrong")
+        return password
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("password")
+            and cleaned.get("password_again")
+            and cleaned["password"] != cleaned["password_again"]
+        ):
+            self.add_error("password_again", _("The two passwords differ."))
+        return cleaned
+
+
+class TokenForm(TablerForm):
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    days = forms.IntegerField(
+        label=_("Valid for (days)"), initial=settings.API_TOKEN_DEFAULT_DAYS, required=False
+    )
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+class UserFilterForm(TablerForm):
+    q = forms.CharField(label=_("Search"), required=False)
+    department = DepartmentChoiceField(label=_("Department"))
+    role = forms.ModelChoiceField(label=_("Role"), queryset=Role.objects.all(), required=False)
+    active = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), ("1", _("Active")), ("0", _("Inactive")), ("locked", _("Locked"))],
+    )
+
+
+class UserFieldsForm(TablerForm):
+    username = forms.CharField(label=_("Username"), max_length=150, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    display_name = forms.CharField(label=_("Display name"), max_length=120, required=False)
+    title = forms.CharField(label=_("Job title"), max_length=120, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
+    department = DepartmentChoiceField(label=_("Department"))
+    manager = forms.ModelChoiceField(
+        label=_("Manager"), queryset=User.objects.none(), required=False
+    )
+    language = forms.ChoiceField(
+        label=_("Language"), choices=settings.LANGUAGES, initial=settings.LANGUAGE_CODE
+    )
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), choices=timezone_choices, initial=settings.DEFAULT_USER_TIMEZONE
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = active_users()
+
+
+class UserCreateForm(UserFieldsForm):
+    password = forms.CharField(
+        label=_("Initial password"),
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to let the person set a password through the reset link."),
+    )
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Roles"),
+        queryset=Role.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class UserRolesForm(TablerForm):
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Roles"),
+        queryset=Role.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class ReasonForm(TablerForm):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+
+class OffboardForm(TablerForm):
+    successor = forms.ModelChoiceField(
+        label=_("Hand records over to"), queryset=User.objects.none()
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+    def __init__(self, *args, leaving: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["successor"].queryset = active_users().exclude(pk=leaving.pk)
+
+
+# --- departments and teams -----------------------------------------------------------------
+
+
+class DepartmentCreateForm(TablerForm):
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    code = forms.CharField(label=_("Code"), max_length=60, required=False)
+    parent = DepartmentChoiceField(label=_("Parent department"))
+    manager = forms.ModelChoiceField(
+        label=_("Manager"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = active_users()
+
+
+class DepartmentEditForm(TablerForm):
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    parent = DepartmentChoiceField(label=_("Parent department"))
+    manager = forms.ModelChoiceField(
+        label=_("Manager"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].queryset = active_users()
+
+
+class TeamCreateForm(TablerForm):
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    department = DepartmentChoiceField(label=_("Department"))
+    lead = forms.ModelChoiceField(
+        label=_("Team lead"), queryset=User.objects.none(), required=False
+    )
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = active_users()
+        self.fields["members"].queryset = active_users()
+        self.fields["members"].widget.attrs["size"] = 8
+
+
+class TeamMembersForm(TablerForm):
+    members = forms.ModelMultipleChoiceField(
+        label=_("Members"), queryset=User.objects.none(), required=False
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Current members stay choosable even if deactivated, so saving never drops them silently.
+        self.fields["members"].queryset = User.objects.filter(
+            pk__in=active_users().values("pk")
+        ) | User.objects.filter(teams=team)
+        self.fields["members"].widget.attrs["size"] = 12
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+class RoleCreateForm(TablerForm):
+    code = forms.CharField(label=_("Code"), max_length=60, required=False)
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    require_mfa = forms.BooleanField(label=_("Require two-factor authentication"), required=False)
+
+
+class RoleSettingsForm(TablerForm):
+    name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    require_mfa = forms.BooleanField(label=_("Require two-factor authentication"), required=False)
+
+
+SCOPE_CHOICES = [("", _("None")), *Scope.choices]
+FIELD_RULE_CHOICES = [("", _("Visible")), *FieldRule.Rule.choices]
+
+
+# --- account requests ----------------------------------------------------------------------
+
+
+class AccountRequestForm(TablerForm):
+    username = forms.CharField(label=_("Username"), max_length=150, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    display_name = forms.CharField(label=_("Name"), max_length=120, required=False)
+    department = DepartmentChoiceField(label=_("Department"))
+    roles = forms.ModelMultipleChoiceField(
+        label=_("Roles"),
+        queryset=Role.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DecisionForm(TablerForm):
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000)
