@@ -1,0 +1,190 @@
+"""`rapport role list|show|grant|create`: roles and their grant matrix, thin over services."""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from rapport.identity import policy, services
+from rapport.identity.builtin import ALL_ACTIONS
+from rapport.identity.management.commands.user import (
+    CliCommand,
+    ServiceCall,
+    add_actor_argument,
+    format_table,
+    resolve_actor,
+)
+from rapport.identity.models import Action, Role, Scope
+
+NO_SCOPE = "none"
+
+
+def get_role(code: str) -> Role:
+    role = Role.objects.filter(code=code).first()
+    if role is None:
+        raise CommandError(_("role: Unknown role “%(code)s”.") % {"code": code})
+    return role
+
+
+class Command(CliCommand):
+    help = gettext_lazy("Manage roles and their grants: list, show, grant, create.")
+    leave_locale_alone = True
+
+    def add_arguments(self, parser):
+        commands = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{list,show,grant,create}"
+        )
+
+        listing = commands.add_parser("list", help=gettext_lazy("List roles as a table."))
+        add_actor_argument(listing)
+
+        show = commands.add_parser(
+            "show", help=gettext_lazy("Show a role's grant matrix and field rules.")
+        )
+        show.add_argument("code", help=gettext_lazy("Role code."))
+        add_actor_argument(show)
+
+        grant = commands.add_parser(
+            "grant",
+            help=gettext_lazy("Set the scope of one grant of a role, or remove it with “none”."),
+        )
+        grant.add_argument("code", help=gettext_lazy("Role code."))
+        grant.add_argument("object_type", help=gettext_lazy("Object type, e.g. customers.account."))
+        grant.add_argument(
+            "action",
+            help=gettext_lazy("Action: %(actions)s.") % {"actions": ", ".join(ALL_ACTIONS)},
+        )
+        grant.add_argument(
+            "scope",
+            help=gettext_lazy("Scope: own, team, department, all, or none to remove the grant."),
+        )
+        add_actor_argument(grant)
+
+        create = commands.add_parser("create", help=gettext_lazy("Create a role."))
+        create.add_argument("code", help=gettext_lazy("Role code: letters, digits, - and _."))
+        create.add_argument("name", help=gettext_lazy("Role name."))
+        create.add_argument("--description", default="", help=gettext_lazy("Description."))
+        create.add_argument(
+            "--require-mfa",
+            action="store_true",
+            help=gettext_lazy("Users with this role must use two-factor authentication."),
+        )
+        add_actor_argument(create)
+
+    def handle(self, *args, **options):
+        actor = resolve_actor(options["acting_as"])
+        # Reading roles and grants is itself a permission.
+        if options["subcommand"] in ("list", "show") and not policy.has_grant(
+            actor, "identity.role", Action.VIEW
+        ):
+            raise CommandError(
+                _("as: %(username)s may not view roles.") % {"username": actor.username}
+            )
+        {
+            "list": self.list_roles,
+            "show": self.show,
+            "grant": self.grant,
+            "create": self.create,
+        }[options["subcommand"]](actor, options)
+
+    def list_roles(self, actor, options) -> None:
+        roles = Role.objects.annotate(
+            user_count=Count("users", distinct=True), grant_count=Count("grants", distinct=True)
+        ).order_by("code")
+        rows = [
+            (
+                role.code,
+                str(role),
+                _("yes") if role.is_builtin else "",
+                _("yes") if role.require_mfa else "",
+                role.grant_count,
+                role.user_count,
+            )
+            for role in roles
+        ]
+        self.stdout.write(
+            format_table(
+                [_("Code"), _("Name"), _("Built-in"), _("MFA"), _("Grants"), _("Users")], rows
+            )
+        )
+
+    def show(self, actor, options) -> None:
+        role = get_role(options["code"])
+        grants = {(grant.object_type, grant.action): grant for grant in role.grants.all()}
+        registry = policy.registry()
+        object_types = sorted(set(registry) | {object_type for object_type, _a in grants})
+        rows = []
+        for object_type in object_types:
+            allowed = registry.get(object_type, {}).get("actions", ALL_ACTIONS)
+            row = [object_type]
+            for action in ALL_ACTIONS:
+                grant = grants.get((object_type, action))
+                if grant is not None:
+                    row.append(grant.scope + ("*" if grant.conditions else ""))
+                else:
+                    row.append("-" if action in allowed else "")
+            rows.append(row)
+        self.stdout.write(f"{role.code} — {role}")
+        if role.description:
+            self.stdout.write(role.description)
+        if role.require_mfa:
+            self.stdout.write(_("Two-factor authentication is required."))
+        self.stdout.write(format_table([_("Object type"), *ALL_ACTIONS], rows))
+        conditioned = [grant for grant in grants.values() if grant.conditions]
+        if conditioned:
+            self.stdout.write("")
+            self.stdout.write(_("* Conditions:"))
+            for grant in conditioned:
+                self.stdout.write(f"  {grant.object_type}.{grant.action}: {grant.conditions}")
+        field_rules = list(role.field_rules.order_by("object_type", "field"))
+        if field_rules:
+            self.stdout.write("")
+            self.stdout.write(
+                format_table(
+                    [_("Object type"), _("Field"), _("Rule")],
+                    [
+                        (rule.object_type, rule.field, rule.get_rule_display())
+                        for rule in field_rules
+                    ],
+                )
+            )
+
+    def grant(self, actor, options) -> None:
+        role = get_role(options["code"])
+        scope = options["scope"].lower()
+        with ServiceCall(actor):
+            services.grant_set(
+                actor=actor,
+                role=role,
+                object_type=options["object_type"],
+                action=options["action"],
+                scope=None if scope == NO_SCOPE else scope,
+            )
+        if scope == NO_SCOPE:
+            self.stdout.write(
+                _("%(role)s may no longer %(action)s %(type)s.")
+                % {"role": role.code, "action": options["action"], "type": options["object_type"]}
+            )
+        else:
+            self.stdout.write(
+                _("%(role)s may %(action)s %(type)s (scope: %(scope)s).")
+                % {
+                    "role": role.code,
+                    "action": options["action"],
+                    "type": options["object_type"],
+                    "scope": Scope(scope).label if scope in Scope.values else scope,
+                }
+            )
+
+    def create(self, actor, options) -> None:
+        with ServiceCall(actor):
+            role = services.role_create(
+                actor=actor,
+                code=options["code"],
+                name=options["name"],
+                description=options["description"],
+                require_mfa=options["require_mfa"],
+            )
+        self.stdout.write(_("Created role %(code)s.") % {"code": role.code})

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from rapport.audit import chain
+from rapport.audit.models import AuditEvent
+from rapport.customers.models import Account, Contact
+from rapport.customers.validators import (
+    normalize_credit_code,
+    normalize_email,
+    normalize_phone,
+    normalize_website,
+)
+from rapport.identity.builtin import BUILTIN_GRANTS
+from rapport.identity.models import User
+from rapport.web import demo
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_small_demo_has_a_login_per_role_and_valid_audited_records():
+    output = run("demo", "--size", "small", "--accounts", "12", "--contacts", "20", "--seed", "1")
+    for role in BUILTIN_GRANTS:
+        user = User.objects.filter(roles__code=role, is_active=True).first()
+        assert user is not None, role
+        assert user.check_password(demo.DEMO_PASSWORD)
+        assert user.username in output
+    assert demo.DEMO_PASSWORD in output
+    reps = User.objects.filter(roles__code="sales_rep")
+    assert len({rep.department.parent_id for rep in reps}) == 2  # reps in two regions
+    assert User.objects.filter(language="en").count() < User.objects.count() / 2
+
+    accounts = list(Account.objects.all())
+    assert len(accounts) == 12
+    assert Contact.objects.count() == 20
+    for account in accounts:
+        assert normalize_credit_code(account.credit_code) == account.credit_code
+        assert normalize_phone(account.phone) == account.phone
+        assert AuditEvent.objects.filter(
+            action="create", object_type="customers.account", object_id=str(account.pk)
+        ).exists()
+    assert len({account.credit_code for account in accounts}) == 12
+    for contact in Contact.objects.prefetch_related("accounts"):
+        assert [normalize_phone(phone) for phone in contact.phones] == contact.phones
+        assert contact.accounts.get().owner_id == contact.owner_id
+    assert chain.verify().ok
+
+
+def test_if_empty_is_idempotent():
+    run("demo", "--accounts", "5", "--contacts", "5")
+    counts = (Account.objects.count(), Contact.objects.count(), User.objects.count())
+    events = AuditEvent.objects.count()
+    output = run("demo", "--if-empty", "--accounts", "5")
+    assert (Account.objects.count(), Contact.objects.count(), User.objects.count()) == counts
+    assert AuditEvent.objects.count() == events
+    assert "sales_manager" in output  # the logins table is still shown
+    assert demo.DEMO_PASSWORD in output
+
+
+def test_bulk_size_inserts_in_batches_with_one_summary_event():
+    run("demo", "--size", "medium", "--accounts", "60", "--contacts", "150")
+    assert Account.objects.count() == 60
+    assert Contact.objects.count() == 150
+    assert AuditEvent.objects.filter(action="create", object_type="customers.account").count() == 0
+    summary = AuditEvent.objects.get(action="demo.generate")
+    assert summary.extra["counts"]["accounts"] == 60
+    codes = list(Account.objects.values_list("credit_code", flat=True))
+    assert len(set(codes)) == 60
+    assert all(normalize_credit_code(code) == code for code in codes)
+    for contact in Contact.objects.prefetch_related("accounts")[:50]:
+        assert contact.accounts.get().owner_id == contact.owner_id
+    assert chain.verify().ok
+
+
+def test_generated_values_are_valid_everywhere():
+    data = demo.DemoData(7)
+    for _ in range(1500):
+        account = data.account()
+        assert normalize_credit_code(account["credit_code"]) == account["credit_code"]
+        assert normalize_phone(account["phone"]) == account["phone"]
+        assert normalize_website(account["website"]) == account["website"]
+        assert account["name"] and len(account["name"]) <= 200
+        contact = data.contact(account)
+        for phone in contact["phones"]:
+            assert normalize_phone(phone) == phone
+        for email in contact["emails"]:
+            assert normalize_email(email) == email
