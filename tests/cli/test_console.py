@@ -47,6 +47,8 @@ def test_help_lists_the_rapport_commands(env):
         ("role", "grant"),
         ("audit", "verify"),
         ("demo", "--if-empty"),
+        ("check", "unsafe settings"),
+        ("serve", "--no-worker"),
     ],
 )
 def test_command_help(env, command, expected):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.audit import chain, services
-from rapport.identity.management.commands.user import CliCommand
+from rapport.core.commands import CliCommand
 
 
 class Command(CliCommand):

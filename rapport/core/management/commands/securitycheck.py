@@ -1,12 +1,13 @@
 from django.core import checks
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.core.commands import CliCommand
 
-class Command(BaseCommand):
+
+class Command(CliCommand):
     help = gettext_lazy("Report unsafe settings (debug, secret key, HTTPS, database, broker).")
-    leave_locale_alone = True
 
     def handle(self, *args, **options):
         problems = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])

@@ -7,15 +7,10 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.core.commands import CliCommand, ServiceCall, format_table
 from rapport.identity import policy, services
 from rapport.identity.builtin import ALL_ACTIONS
-from rapport.identity.management.commands.user import (
-    CliCommand,
-    ServiceCall,
-    add_actor_argument,
-    format_table,
-    resolve_actor,
-)
+from rapport.identity.commands import add_actor_argument, resolve_actor
 from rapport.identity.models import Action, Role, Scope
 
 NO_SCOPE = "none"

@@ -10,13 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rapport.core import trail
+from rapport.core.commands import CliCommand, format_table, service_error_message
 from rapport.core.errors import DomainError
 from rapport.customers.models import Account
-from rapport.identity.management.commands.user import (
-    CliCommand,
-    format_table,
-    service_error_message,
-)
 from rapport.web import demo
 
 # size -> (accounts, contacts, extra sales reps)

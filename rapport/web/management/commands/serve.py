@@ -9,16 +9,16 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.core.commands import CliCommand
 
-class Command(BaseCommand):
+
+class Command(CliCommand):
     help = gettext_lazy(
         "Serve Rapport: web server plus embedded worker and scheduler (no other service)."
     )
-    leave_locale_alone = True
 
     def add_arguments(self, parser):
         parser.add_argument(
