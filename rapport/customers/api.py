@@ -23,7 +23,7 @@ from rapport.identity.models import Action, User
 
 from . import services
 from .models import Account, Contact
-from .querysets import accounts_matching
+from .querysets import accounts_matching, with_owner
 
 
 class RestrictedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -213,7 +213,7 @@ class AccountViewSet(RecordViewSet):
     filterset_class = AccountFilter
 
     def get_queryset(self):
-        return self.restricted().select_related("owner", "parent")
+        return with_owner(self.restricted()).select_related("parent")
 
     @extend_schema(
         request=AccountCreateSerializer,
@@ -329,10 +329,8 @@ class ContactViewSet(RecordViewSet):
         visible_accounts = Account.objects.restrict(self.request.user, Action.VIEW).only(
             "id", "name"
         )
-        return (
-            self.restricted()
-            .select_related("owner")
-            .prefetch_related(Prefetch("accounts", queryset=visible_accounts))
+        return with_owner(self.restricted()).prefetch_related(
+            Prefetch("accounts", queryset=visible_accounts)
         )
 
     @extend_schema(

@@ -83,8 +83,10 @@ class Account(OwnedModel):
         indexes = [
             models.Index(fields=["owner", "-id"], name="account_owner_idx"),
             models.Index(fields=["name", "id"], name="account_name_idx"),
+            # Filtered lists sorted by name walk one of these and stop after a page.
+            models.Index(fields=["province", "name", "id"], name="account_province_name_idx"),
+            models.Index(fields=["tier", "name", "id"], name="account_tier_name_idx"),
             models.Index(fields=["province", "city"], name="account_region_idx"),
-            models.Index(fields=["tier", "-id"], name="account_tier_idx"),
             models.Index(fields=["-updated_at", "-id"], name="account_updated_idx"),
         ]
 

@@ -24,6 +24,11 @@ CUSTOMER_MODELS: dict[str, type[Account] | type[Contact]] = {
 }
 
 
+def with_owner(records: QuerySet) -> QuerySet:
+    """Join the owner for display, leaving out columns no list needs (the password hash)."""
+    return records.select_related("owner").defer("owner__password", "owner__last_login")
+
+
 def accounts_matching(accounts: QuerySet, text: str) -> QuerySet:
     """Accounts whose name, short name or credit code contains `text` (any case)."""
     text = (text or "").strip()

@@ -40,7 +40,7 @@ from .forms import (
     parse_record_id,
 )
 from .models import Account, Contact
-from .querysets import accounts_matching
+from .querysets import accounts_matching, with_owner
 
 ACCOUNT = Account.security_type
 CONTACT = Contact.security_type
@@ -139,9 +139,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_grant(user, ACCOUNT, Action.VIEW)
     filters = AccountFilterForm(request.GET)
-    accounts = filters.apply(
-        Account.objects.restrict(user, Action.VIEW).select_related("owner"), user
-    )
+    accounts = filters.apply(with_owner(Account.objects.restrict(user, Action.VIEW)), user)
     page = cursor_page(request, accounts, ordering=filters.ordering(), page_size=PAGE_SIZE)
     rows = [
         {"account": account, "values": _shown(user, ACCOUNT, _account_values(account))}
@@ -176,9 +174,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     filters = ContactFilterForm(request.GET)
     visible_accounts = Account.objects.restrict(user, Action.VIEW).only("pk", "name")
     contacts = filters.apply(
-        Contact.objects.restrict(user, Action.VIEW)
-        .select_related("owner")
-        .prefetch_related(
+        with_owner(Contact.objects.restrict(user, Action.VIEW)).prefetch_related(
             Prefetch("accounts", queryset=visible_accounts, to_attr="visible_accounts")
         ),
         user,
