@@ -27,7 +27,7 @@ rapport/web/static/vendor/.stamp: node_modules/.package-lock.json
 assets: rapport/web/static/vendor/.stamp
 
 messages: $(VENV_STAMP)
-	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+	if ls locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 
 setup: $(VENV_STAMP) assets messages
 
