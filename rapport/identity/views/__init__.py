@@ -1,0 +1,45 @@
+"""Identity pages: own profile and tokens, administration of users, departments, teams, roles
+and account requests. Views parse and render; every write goes through `services`."""
+
+from ._common import ROLE, USER, can_request_accounts
+from .account_requests import request_decide, request_list
+from .lockout import lockout_response
+from .me import profile, token_revoke, tokens
+from .organisation import department_edit, department_list, team_detail, team_list
+from .roles import role_detail, role_list
+from .users import (
+    USER_EDIT_FIELDS,
+    user_create,
+    user_deactivate,
+    user_detail,
+    user_list,
+    user_offboard,
+    user_reactivate,
+    user_unlock,
+)
+
+__all__ = [
+    "USER",
+    "ROLE",
+    "can_request_accounts",
+    "lockout_response",
+    "profile",
+    "tokens",
+    "token_revoke",
+    "user_list",
+    "user_create",
+    "USER_EDIT_FIELDS",
+    "user_detail",
+    "user_unlock",
+    "user_deactivate",
+    "user_reactivate",
+    "user_offboard",
+    "department_list",
+    "department_edit",
+    "team_list",
+    "team_detail",
+    "role_list",
+    "role_detail",
+    "request_list",
+    "request_decide",
+]
