@@ -10,6 +10,7 @@ router.register("teams", api.TeamViewSet, basename="api-team")
 router.register("roles", api.RoleViewSet, basename="api-role")
 router.register("account-requests", api.AccountRequestViewSet, basename="api-account-request")
 router.register("me/tokens", api.MyTokenViewSet, basename="api-my-token")
+router.register("me/sessions", api.MySessionViewSet, basename="api-my-session")
 router.register("shares", api.ShareViewSet, basename="api-share")
 
 urlpatterns = [

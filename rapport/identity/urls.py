@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("admin/users/<int:pk>/reactivate/", views.user_reactivate, name="user_reactivate"),
     path("admin/users/<int:pk>/offboard/", views.user_offboard, name="user_offboard"),
+    path("admin/users/<int:pk>/sessions/end/", views.user_end_sessions, name="user_end_sessions"),
     path("admin/departments/", views.department_list, name="department_list"),
     path("admin/departments/<int:pk>/", views.department_edit, name="department_edit"),
     path("admin/teams/", views.team_list, name="team_list"),

@@ -35,6 +35,7 @@ from .me import (
     ApiTokenOutputSerializer,
     MeUpdateSerializer,
     MeView,
+    MySessionViewSet,
     MyTokenViewSet,
 )
 from .organisation import (
@@ -132,6 +133,7 @@ __all__ = [
     "ApiTokenOutputSerializer",
     "ApiTokenCreatedSerializer",
     "ApiTokenCreateSerializer",
+    "MySessionViewSet",
     "MyTokenViewSet",
     "ShareOutputSerializer",
     "ShareCreateSerializer",

@@ -11,8 +11,8 @@ from rapport.core.api import StrictInputSerializer, error_responses, parse
 
 from .. import services
 from ..models import ApiToken, User
-from .base import APIView, GenericViewSet, SignedIn
-from .users import UserDetailSerializer
+from .base import APIView, GenericViewSet, SignedIn, _pk_or_404
+from .users import SessionOutputSerializer, UserDetailSerializer
 
 
 class MeUpdateSerializer(StrictInputSerializer):
@@ -111,4 +111,29 @@ class MyTokenViewSet(GenericViewSet):
     def destroy(self, request, pk=None):
         token = self.get_object()
         services.token_revoke(actor=request.user, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["me"], responses={200: SessionOutputSerializer(many=True), **error_responses(401)}
+    ),
+    destroy=extend_schema(tags=["me"], responses={204: None, **error_responses(401, 404)}),
+)
+class MySessionViewSet(GenericViewSet):
+    """The signed-in user's own browser sessions: see where you are signed in, end one."""
+
+    permission_classes = [SignedIn]
+    serializer_class = SessionOutputSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    def list(self, request):
+        sessions = services.sessions_of(request.user)
+        return Response(
+            SessionOutputSerializer(sessions, many=True, context={"request": request}).data
+        )
+
+    def destroy(self, request, pk=None):
+        services.session_end(actor=request.user, user=request.user, session_id=_pk_or_404(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

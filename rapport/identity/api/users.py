@@ -120,6 +120,24 @@ class UserRolesSerializer(StrictInputSerializer):
     )
 
 
+class EndedSerializer(serializers.Serializer):
+    ended = serializers.IntegerField(read_only=True, help_text="How many sessions were ended.")
+
+
+class SessionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    ip = serializers.CharField(read_only=True)
+    user_agent = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    last_seen_at = serializers.DateTimeField(read_only=True)
+    is_current = serializers.SerializerMethodField()
+
+    def get_is_current(self, session) -> bool:
+        request = self.context.get("request")
+        current = getattr(getattr(request, "session", None), "session_key", None)
+        return bool(current) and session.session_key == current
+
+
 class UserFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method=_search_filter(("username", "email", "display_name")),
@@ -248,6 +266,33 @@ class UserViewSet(GenericViewSet):
         user = self._managed(pk)
         services.user_unlock(actor=request.user, user=user)
         return self._detail(user)
+
+    @extend_schema(
+        request=None,
+        responses={200: SessionOutputSerializer(many=True), **error_responses(401, 403, 404)},
+        description="The user's open browser sessions.",
+    )
+    @action(detail=True, methods=["get"])
+    def sessions(self, request, pk=None):
+        user = self._managed(pk)
+        return Response(
+            SessionOutputSerializer(
+                services.sessions_of(user), many=True, context={"request": request}
+            ).data
+        )
+
+    @extend_schema(
+        request=None,
+        responses={200: EndedSerializer, **error_responses(401, 403, 404)},
+        description="End every open session of the user at once.",
+    )
+    @action(detail=True, methods=["post"], url_path="end-sessions")
+    def end_sessions(self, request, pk=None):
+        user = self._managed(pk)
+        ended = services.sessions_end_all(
+            actor=request.user, user=user, keep_session_key=request.session.session_key
+        )
+        return Response({"ended": ended})
 
     @extend_schema(
         request=UserRolesSerializer,

@@ -11,6 +11,7 @@ from .roles import (
     role_update,
     roles_sync_builtin,
 )
+from .sessions import session_end, sessions_end_all, sessions_of
 from .shares import record_share, record_unshare
 from .tokens import TOKEN_PREFIX, hash_token, token_create, token_revoke
 from .users import (
@@ -38,6 +39,9 @@ __all__ = [
     "owned_models",
     "user_offboard",
     "user_unlock",
+    "session_end",
+    "sessions_end_all",
+    "sessions_of",
     "user_is_locked",
     "department_create",
     "department_update",

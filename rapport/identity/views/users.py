@@ -165,6 +165,7 @@ def user_detail(request, pk: int):
             "roles_form": roles_form,
             "deactivate_form": forms.ReasonForm(),
             "locked": services.user_is_locked(user),
+            "sessions": services.sessions_of(user),
             "can_manage_roles": policy.has_grant(request.user, ROLE, Action.MANAGE),
         },
     )
@@ -251,3 +252,20 @@ def user_offboard(request, pk: int):
         "identity/user_offboard.html",
         {**_admin_context(request, "users"), "subject": user, "form": form},
     )
+
+
+@login_required
+@require_POST
+def user_end_sessions(request, pk: int):
+    """End every session of a user (the administrator's own session survives)."""
+    user = _user_for_admin(request, pk)
+    ended, ok = _message_call(
+        request,
+        services.sessions_end_all,
+        actor=request.user,
+        user=user,
+        keep_session_key=request.session.session_key,
+    )
+    if ok:
+        messages.success(request, _("%(count)d session(s) ended.") % {"count": ended})
+    return redirect("identity:user_detail", pk=user.pk)
