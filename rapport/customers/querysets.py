@@ -24,6 +24,31 @@ CUSTOMER_MODELS: dict[str, type[Account] | type[Contact]] = {
 }
 
 
+def account_display_values(account: Account) -> dict[str, Any]:
+    """The account's fields as people read them (choices by label), before field rules."""
+    return {
+        "short_name": account.short_name,
+        "credit_code": account.credit_code,
+        "industry": account.get_industry_display(),
+        "tier": account.get_tier_display(),
+        "lifecycle_stage": account.get_lifecycle_stage_display(),
+        "province": account.province,
+        "city": account.city,
+        "address": account.address,
+        "phone": account.phone,
+        "website": account.website,
+    }
+
+
+def contact_display_values(contact: Contact) -> dict[str, Any]:
+    """The contact's fields as people read them, before field rules."""
+    return {
+        "title": contact.title,
+        "phones": list(contact.phones or []),
+        "emails": list(contact.emails or []),
+    }
+
+
 def with_owner(records: QuerySet) -> QuerySet:
     """Join the owner for display, leaving out columns no list needs (the password hash)."""
     return records.select_related("owner").defer("owner__password", "owner__last_login")

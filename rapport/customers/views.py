@@ -40,7 +40,12 @@ from .forms import (
     parse_record_id,
 )
 from .models import Account, Contact
-from .querysets import accounts_matching, with_owner
+from .querysets import (
+    account_display_values,
+    accounts_matching,
+    contact_display_values,
+    with_owner,
+)
 
 ACCOUNT = Account.security_type
 CONTACT = Contact.security_type
@@ -96,29 +101,6 @@ def _shown(user: User, object_type: str, values: dict[str, Any]) -> dict[str, An
     return policy.apply_field_rules(user, object_type, values)
 
 
-def _account_values(account: Account) -> dict[str, Any]:
-    return {
-        "short_name": account.short_name,
-        "credit_code": account.credit_code,
-        "industry": account.get_industry_display(),
-        "tier": account.get_tier_display(),
-        "lifecycle_stage": account.get_lifecycle_stage_display(),
-        "province": account.province,
-        "city": account.city,
-        "address": account.address,
-        "phone": account.phone,
-        "website": account.website,
-    }
-
-
-def _contact_values(contact: Contact) -> dict[str, Any]:
-    return {
-        "title": contact.title,
-        "phones": list(contact.phones or []),
-        "emails": list(contact.emails or []),
-    }
-
-
 def _fields_for_display(model, values: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -142,7 +124,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     accounts = filters.apply(with_owner(Account.objects.restrict(user, Action.VIEW)), user)
     page = cursor_page(request, accounts, ordering=filters.ordering(), page_size=PAGE_SIZE)
     rows = [
-        {"account": account, "values": _shown(user, ACCOUNT, _account_values(account))}
+        {"account": account, "values": _shown(user, ACCOUNT, account_display_values(account))}
         for account in page.items
     ]
     parent = None
@@ -181,7 +163,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     )
     page = cursor_page(request, contacts, ordering=filters.ordering(), page_size=PAGE_SIZE)
     rows = [
-        {"contact": contact, "values": _shown(user, CONTACT, _contact_values(contact))}
+        {"contact": contact, "values": _shown(user, CONTACT, contact_display_values(contact))}
         for contact in page.items
     ]
     account = None
@@ -254,7 +236,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("name", "id")[: RELATED_LIMIT + 1]
     )
     contact_rows = [
-        {"contact": contact, "values": _shown(user, CONTACT, _contact_values(contact))}
+        {"contact": contact, "values": _shown(user, CONTACT, contact_display_values(contact))}
         for contact in contacts[:RELATED_LIMIT]
     ]
     return render(
@@ -263,7 +245,9 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "account": account,
             "tab": "details",
-            "fields": _fields_for_display(Account, _shown(user, ACCOUNT, _account_values(account))),
+            "fields": _fields_for_display(
+                Account, _shown(user, ACCOUNT, account_display_values(account))
+            ),
             "parent": parent,
             "subsidiaries": subsidiaries[:RELATED_LIMIT],
             "more_subsidiaries": len(subsidiaries) > RELATED_LIMIT,
@@ -296,7 +280,9 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "contact": contact,
             "tab": "details",
-            "fields": _fields_for_display(Contact, _shown(user, CONTACT, _contact_values(contact))),
+            "fields": _fields_for_display(
+                Contact, _shown(user, CONTACT, contact_display_values(contact))
+            ),
             "accounts": accounts,
             **_detail_common(user, contact),
         },
