@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from rapport.core.paging import cursor_page
@@ -267,5 +268,9 @@ def user_end_sessions(request, pk: int):
         keep_session_key=request.session.session_key,
     )
     if ok:
-        messages.success(request, _("%(count)d session(s) ended.") % {"count": ended})
+        messages.success(
+            request,
+            ngettext("%(count)d session ended.", "%(count)d sessions ended.", ended)
+            % {"count": ended},
+        )
     return redirect("identity:user_detail", pk=user.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from rapport.audit import chain, services
 from rapport.core.commands import CliCommand
@@ -63,6 +63,10 @@ class Command(CliCommand):
             raise CommandError(_("days: The retention period must be at least 1 day."))
         deleted = services.audit_purge_expired(retention_days=days)
         self.stdout.write(
-            _("Deleted %(n)d events older than %(days)d days.")
+            ngettext(
+                "Deleted %(n)d event older than %(days)d days.",
+                "Deleted %(n)d events older than %(days)d days.",
+                deleted,
+            )
             % {"n": deleted, "days": settings.AUDIT_RETENTION_DAYS if days is None else days}
         )

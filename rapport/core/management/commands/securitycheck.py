@@ -1,7 +1,7 @@
 from django.core import checks
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from rapport.core.commands import CliCommand
 
@@ -19,7 +19,10 @@ class Command(CliCommand):
                 line += f"\n    {problem.hint}"
             self.stdout.write(line)
         if errors:
-            raise CommandError(_("%(n)d unsafe setting(s) found.") % {"n": len(errors)})
+            raise CommandError(
+                ngettext("%(n)d unsafe setting found.", "%(n)d unsafe settings found.", len(errors))
+                % {"n": len(errors)}
+            )
         self.stdout.write(
             _("No unsafe settings found.")
             if not problems

@@ -10,7 +10,7 @@ import sys
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from rapport.core.commands import CliCommand, ServiceCall, format_table
 from rapport.identity import services
@@ -131,7 +131,8 @@ class Command(CliCommand):
         add_actor_argument(unlock)
 
         set_roles = commands.add_parser(
-            "set-roles", help=gettext_lazy("Replace a user's roles (none removes them all).")
+            "set-roles",
+            help=gettext_lazy("Replace a user's roles (give no role to remove them all)."),
         )
         set_roles.add_argument("username", help=gettext_lazy("Login name."))
         set_roles.add_argument("roles", nargs="*", metavar="ROLE", help=gettext_lazy("Role codes."))
@@ -226,7 +227,7 @@ class Command(CliCommand):
                 rows,
             )
         )
-        self.stdout.write(_("%(n)d user(s).") % {"n": len(rows)})
+        self.stdout.write(ngettext("%(n)d user.", "%(n)d users.", len(rows)) % {"n": len(rows)})
 
     def deactivate(self, options) -> None:
         actor = resolve_actor(options["acting_as"])
