@@ -95,7 +95,9 @@ class AlertOutputSerializer(serializers.Serializer):
     severity = serializers.CharField(read_only=True)
     subject = UserRefSerializer(read_only=True, allow_null=True)
     subject_repr = serializers.CharField(read_only=True)
-    message = serializers.CharField(read_only=True)
+    message = serializers.CharField(
+        source="text", read_only=True, help_text="The alert in the request's language."
+    )
     details = serializers.DictField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     is_open = serializers.BooleanField(read_only=True)

@@ -103,6 +103,18 @@ class BehaviourRule(models.Model):
         return self.get_code_display()
 
 
+ALERT_TEXTS = {
+    BehaviourRule.Code.MASS_VIEW: _(
+        "%(user)s viewed %(count)d customer records in %(minutes)d minutes."
+    ),
+    BehaviourRule.Code.FAILED_LOGINS: _(
+        "%(count)d failed logins for “%(user)s” in %(minutes)d minutes."
+    ),
+    BehaviourRule.Code.OFF_HOURS: _("%(user)s signed in outside working hours."),
+    BehaviourRule.Code.BULK_EXPORT: _("%(user)s exported %(count)d records."),
+}
+
+
 class Alert(models.Model):
     security_type = "audit.alert"
     scope_owner_field = "subject"
@@ -152,3 +164,15 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    @property
+    def text(self) -> str:
+        """The alert in the reader's language, built from its rule and details."""
+        template = ALERT_TEXTS.get(self.rule)
+        if template is None:
+            return self.message
+        return str(template) % {
+            "user": self.subject_repr,
+            "count": int(self.details.get("count", 0) or 0),
+            "minutes": int(self.details.get("window_minutes", 0) or 0),
+        }

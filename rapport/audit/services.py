@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from rapport.core import events, trail
@@ -53,7 +53,6 @@ def _raise_alert(
     rule: BehaviourRule,
     subject: User | None,
     subject_repr: str,
-    message: str,
     details: dict,
     severity: str = Alert.Severity.MEDIUM,
 ) -> Alert | None:
@@ -69,15 +68,18 @@ def _raise_alert(
     )
     if open_alerts.exists():
         return None
+    details = {"window_minutes": rule.window_minutes, **details}
     with transaction.atomic():
-        alert = Alert.objects.create(
+        alert = Alert(
             rule=rule.code,
             severity=severity,
             subject=subject,
             subject_repr=subject_repr[:150],
-            message=message[:300],
             details=details,
         )
+        with translation.override(settings.LANGUAGE_CODE):
+            alert.message = alert.text[:300]  # stored once, in the installation's language
+        alert.save()
         trail.record(
             actor=None, action="alert.raise", target=alert, extra={"rule": rule.code, **details}
         )
@@ -117,8 +119,6 @@ def evaluate_rules(event: AuditEvent) -> Alert | None:
                     rule=rule,
                     subject=event.actor,
                     subject_repr=event.actor_repr,
-                    message=_("%(user)s viewed %(count)d customer records in %(minutes)d minutes.")
-                    % {"user": event.actor_repr, "count": viewed, "minutes": rule.window_minutes},
                     details={"count": viewed, "window_minutes": rule.window_minutes},
                     severity=Alert.Severity.HIGH,
                 )
@@ -135,13 +135,11 @@ def evaluate_rules(event: AuditEvent) -> Alert | None:
                     rule=rule,
                     subject=subject,
                     subject_repr=event.object_repr,
-                    message=_("%(count)d failed logins for “%(login)s” in %(minutes)d minutes.")
-                    % {
+                    details={
                         "count": failures,
-                        "login": event.object_repr,
-                        "minutes": rule.window_minutes,
+                        "ip": event.ip,
+                        "window_minutes": rule.window_minutes,
                     },
-                    details={"count": failures, "ip": event.ip},
                     severity=Alert.Severity.HIGH,
                 )
     elif event.action == "auth.login" and event.actor_id:
@@ -151,7 +149,6 @@ def evaluate_rules(event: AuditEvent) -> Alert | None:
                 rule=rule,
                 subject=event.actor,
                 subject_repr=event.actor_repr,
-                message=_("%(user)s signed in outside working hours.") % {"user": event.actor_repr},
                 details={"at": event.at.isoformat(), "ip": event.ip},
                 severity=Alert.Severity.LOW,
             )
@@ -163,8 +160,6 @@ def evaluate_rules(event: AuditEvent) -> Alert | None:
                 rule=rule,
                 subject=event.actor,
                 subject_repr=event.actor_repr,
-                message=_("%(user)s exported %(count)d records.")
-                % {"user": event.actor_repr, "count": count},
                 details={"count": count, "object_type": event.object_type},
                 severity=Alert.Severity.HIGH,
             )

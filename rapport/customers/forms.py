@@ -3,7 +3,7 @@
 A form only shapes what the browser sent into the keyword arguments of a service
 (`account_create`, `account_update`, `contact_create`, `contact_update`). Business rules
 (credit code check digit, E.164 phones, duplicates, parent cycles) live in the services,
-whose `ValidationError` is mapped back onto the fields with `apply_service_errors`.
+whose `ValidationError` is mapped back onto the fields with `add_service_error`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.urls import reverse_lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.forms import TablerForm
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
@@ -40,42 +41,6 @@ def parse_record_id(text: str) -> int | None:
 
 def lookup_label(account: Account) -> str:
     return f"{account.pk} · {account.name}"
-
-
-class TablerFormMixin:
-    """Tabler classes on every widget, and `is-invalid` on fields that have errors."""
-
-    def _style_widgets(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            if css:
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error) -> None:
-        super().add_error(field, error)  # type: ignore[misc]
-        names = [field] if field else []
-        if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-            names = list(error.error_dict)
-        for name in names:
-            if name in self.fields:  # type: ignore[attr-defined]
-                widget = self.fields[name].widget  # type: ignore[attr-defined]
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's ValidationError beside the fields it names; the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 def _apply_field_rules(form: forms.Form, user: User, object_type: str, record=None) -> None:
@@ -167,7 +132,7 @@ ACCOUNT_FORM_FIELDS = (
 )
 
 
-class AccountForm(OwnerMixin, TablerFormMixin, forms.Form):
+class AccountForm(OwnerMixin, TablerForm):
     name = forms.CharField(label=_label(Account, "name"), max_length=200)
     short_name = forms.CharField(label=_label(Account, "short_name"), max_length=60, required=False)
     credit_code = forms.CharField(
@@ -209,7 +174,7 @@ class AccountForm(OwnerMixin, TablerFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         _add_owner_field(self, user, Account, account)
         _apply_field_rules(self, user, Account.security_type, account)
-        self._style_widgets()
+        self.style_widgets()
 
     def _parent_initial(self, account: Account) -> str:
         if account.parent_id is None:
@@ -260,7 +225,7 @@ class AccountForm(OwnerMixin, TablerFormMixin, forms.Form):
 CONTACT_FORM_FIELDS = ("name", "title", "phones", "emails", "accounts")
 
 
-class ContactForm(OwnerMixin, TablerFormMixin, forms.Form):
+class ContactForm(OwnerMixin, TablerForm):
     name = forms.CharField(label=_label(Contact, "name"), max_length=120)
     title = forms.CharField(label=_label(Contact, "title"), max_length=120, required=False)
     phones = forms.CharField(
@@ -318,7 +283,7 @@ class ContactForm(OwnerMixin, TablerFormMixin, forms.Form):
             del self.fields["accounts"]
         _add_owner_field(self, user, Contact, contact)
         _apply_field_rules(self, user, Contact.security_type, contact)
-        self._style_widgets()
+        self.style_widgets()
 
     def clean_add_account(self) -> Account | None:
         text = self.cleaned_data.get("add_account", "")
@@ -399,7 +364,7 @@ SORT_ORDERING = {
 }
 
 
-class ListFilterForm(TablerFormMixin, forms.Form):
+class ListFilterForm(TablerForm):
     """The filters every customer list shares (GET). Invalid values are ignored, not errors."""
 
     q = forms.CharField(
@@ -421,7 +386,7 @@ class ListFilterForm(TablerFormMixin, forms.Form):
 
     def __init__(self, data, *args, **kwargs) -> None:
         super().__init__(data, *args, **kwargs)
-        self._style_widgets()
+        self.style_widgets()
         for field in self.fields.values():
             if isinstance(field.widget, forms.Select):
                 field.widget.attrs["class"] = "form-select"

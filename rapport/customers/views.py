@@ -35,7 +35,6 @@ from .forms import (
     AccountForm,
     ContactFilterForm,
     ContactForm,
-    apply_service_errors,
     lookup_label,
     parse_record_id,
 )
@@ -416,7 +415,7 @@ def _save(form, write: Callable[[], Any]) -> Any | None:
         with transaction.atomic():
             return write()
     except ValidationError as error:
-        apply_service_errors(form, error)
+        form.add_service_error(error)
     except errors.PermissionDenied as error:
         form.add_error(None, str(error.message))
     return None

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core.errors import DomainError
+from rapport.core.forms import TablerForm
 
 from .models import Department, FieldRule, Role, Scope, Team, User
 
@@ -18,51 +18,6 @@ from .models import Department, FieldRule, Role, Scope, Team, User
 @cache
 def timezone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zoneinfo.available_timezones())]
-
-
-class TablerForm(forms.Form):
-    """Gives every widget Tabler's classes, so templates render fields with one include."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        if not valid:
-            for name in self.errors:
-                if name in self.fields:
-                    css = self.fields[name].widget.attrs.get("class", "")
-                    self.fields[name].widget.attrs["class"] = f"{css} is-invalid".strip()
-        return valid
-
-    def add_service_error(self, error: Exception) -> None:
-        """Show a service's ValidationError / DomainError beside the field it names."""
-        if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                target = field if field in self.fields else None
-                for item in errors:
-                    self.add_error(target, item)
-                if target:
-                    css = self.fields[target].widget.attrs.get("class", "")
-                    if "is-invalid" not in css:
-                        self.fields[target].widget.attrs["class"] = f"{css} is-invalid".strip()
-        elif isinstance(error, DomainError):
-            target = error.field if error.field in self.fields else None
-            self.add_error(target, str(error.message))
-        elif isinstance(error, ValidationError):
-            self.add_error(None, error)
-        else:
-            raise error
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):

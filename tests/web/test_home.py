@@ -104,7 +104,11 @@ def test_counts_of_what_the_user_can_see(client, org):
 
 def test_open_alerts_for_auditors_only(client, org):
     open_alert = Alert.objects.create(
-        rule="mass_view", subject=org["rep_sh"], subject_repr="rep_sh", message="看了太多客户"
+        rule="mass_view",
+        subject=org["rep_sh"],
+        subject_repr="rep_sh",
+        message="stored text",
+        details={"count": 60, "window_minutes": 10},
     )
     Alert.objects.create(
         rule="off_hours",
@@ -117,8 +121,12 @@ def test_open_alerts_for_auditors_only(client, org):
     body = login(client, org["auditor"]).get(reverse("web:home")).content.decode()
     assert 'data-testid="open-alerts"' in body
     assert re.findall(r'data-alert="(\d+)"', body) == [str(open_alert.pk)]
-    assert "看了太多客户" in body
+    assert "rep_sh viewed 60 customer records in 10 minutes." in body  # in the reader's language
     assert "已处理的告警" not in body
+    org["auditor"].language = "zh-hans"
+    org["auditor"].save()
+    body = client.get(reverse("web:home")).content.decode()
+    assert "rep_sh 在 10 分钟内查看了 60 条客户记录" in body
     client.logout()
     body = login(client, org["rep_sh"]).get(reverse("web:home")).content.decode()
     assert 'data-testid="open-alerts"' not in body
