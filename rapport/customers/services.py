@@ -172,10 +172,10 @@ def account_create(*, actor: User, owner: User | None = None, **values: Any) -> 
     return account
 
 
-def account_update(*, actor: User, account: Account, **values: Any) -> Account:
-    """Change fields the actor may change (field rules apply). Audited with before/after."""
-    policy.require(actor, Action.CHANGE, account)
-    unknown = set(values) - set(ACCOUNT_FIELDS) | ({"owner", "is_active"} & set(values))
+def _check_editable(actor: User, model, values: dict[str, Any], fields) -> None:
+    """Refuse fields an update may not touch: unknown ones, owner and status (they have their
+    own services), and fields the actor's field rules make read-only, masked or hidden."""
+    unknown = set(values) - set(fields) | ({"owner", "is_active"} & set(values))
     if unknown:
         raise ValidationError(
             {
@@ -183,7 +183,7 @@ def account_update(*, actor: User, account: Account, **values: Any) -> Account:
                 for name in unknown
             }
         )
-    locked = set(values) - set(policy.writable_fields(actor, Account.security_type, values))
+    locked = set(values) - set(policy.writable_fields(actor, model.security_type, values))
     if locked:
         raise ValidationError(
             {
@@ -191,6 +191,12 @@ def account_update(*, actor: User, account: Account, **values: Any) -> Account:
                 for name in locked
             }
         )
+
+
+def account_update(*, actor: User, account: Account, **values: Any) -> Account:
+    """Change fields the actor may change (field rules apply). Audited with before/after."""
+    policy.require(actor, Action.CHANGE, account)
+    _check_editable(actor, Account, values, ACCOUNT_FIELDS)
     cleaned = _clean_account(values, account)
     before = trail.snapshot(account, ACCOUNT_FIELDS)
     for name, value in cleaned.items():
@@ -338,22 +344,7 @@ def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> 
 
 def contact_update(*, actor: User, contact: Contact, **values: Any) -> Contact:
     policy.require(actor, Action.CHANGE, contact)
-    unknown = set(values) - set(CONTACT_FIELDS) | ({"owner", "is_active"} & set(values))
-    if unknown:
-        raise ValidationError(
-            {
-                name: ValidationError(_("This field cannot be changed here."), code="unknown_field")
-                for name in unknown
-            }
-        )
-    locked = set(values) - set(policy.writable_fields(actor, Contact.security_type, values))
-    if locked:
-        raise ValidationError(
-            {
-                name: ValidationError(_("You may not change this field."), code="read_only")
-                for name in locked
-            }
-        )
+    _check_editable(actor, Contact, values, CONTACT_FIELDS)
     cleaned = _clean_contact(values, actor)
     accounts = cleaned.pop("accounts", None)
     before = trail.snapshot(contact, CONTACT_FIELDS)
