@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from rapport.core import trail
 from rapport.core.errors import NotFound
@@ -12,12 +13,28 @@ from ._common import _require_manage_users
 
 
 def sessions_of(user: User) -> list:
-    """The user's live sessions, newest activity first (allauth.usersessions tracks them;
-    sessions that already expired are dropped on the way)."""
-    from allauth.usersessions.models import UserSession
+    """The user's live sessions, newest activity first, in three queries whatever their number.
 
-    live = UserSession.objects.purge_and_list(user)
-    return sorted(live, key=lambda session: session.last_seen_at, reverse=True)
+    allauth.usersessions tracks sessions; a tracked row whose session expired or now belongs to
+    someone else is dropped on the way (sessions live in the database: SESSION_ENGINE default).
+    """
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.models import Session
+
+    tracked = list(UserSession.objects.filter(user=user).order_by("-last_seen_at", "-pk"))
+    stores = Session.objects.filter(
+        session_key__in=[session.session_key for session in tracked],
+        expire_date__gt=timezone.now(),
+    )
+    live = {
+        store.session_key
+        for store in stores
+        if str(store.get_decoded().get("_auth_user_id")) == str(user.pk)
+    }
+    stale = [session.pk for session in tracked if session.session_key not in live]
+    if stale:
+        UserSession.objects.filter(pk__in=stale).delete()
+    return [session for session in tracked if session.session_key in live]
 
 
 def session_end(*, actor: User, user: User, session_id: int) -> None:
