@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -244,6 +245,63 @@ class RoleSettingsForm(TablerForm):
 
 SCOPE_CHOICES = [("", _("None")), *Scope.choices]
 FIELD_RULE_CHOICES = [("", _("Visible")), *FieldRule.Rule.choices]
+
+# Commas (ASCII or full-width), the enumeration comma 、 and new lines all separate values.
+_VALUE_SEPARATORS = re.compile(r"[,，、;；\n\r]+")
+
+
+def split_values(text: str) -> list[str]:
+    """ "广东省、上海市" -> ["广东省", "上海市"]: stripped, blanks and repeats dropped."""
+    values: list[str] = []
+    for value in _VALUE_SEPARATORS.split(text or ""):
+        value = value.strip()
+        if value and value not in values:
+            values.append(value)
+    return values
+
+
+class GrantConditionForm(TablerForm):
+    """One condition of one existing grant: the field and its values (blank removes it)."""
+
+    grant = forms.ChoiceField(label=_("Grant"))
+    field = forms.ChoiceField(label=_("Field"))
+    values = forms.CharField(
+        label=_("Values"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Separate values with commas, 、 or new lines. "
+            "Leave empty to remove the condition on this field."
+        ),
+    )
+
+    def __init__(
+        self,
+        *args,
+        grants: list[tuple[str, str]],
+        fields: list[tuple[str, str]],
+        value_choices: dict[str, list[tuple[str, str]]],
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["grant"].choices = grants
+        self.fields["field"].choices = fields
+        self.value_choices = value_choices
+
+    def clean_values(self) -> list[str]:
+        return split_values(self.cleaned_data.get("values", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        # Accept a choice's label ("A — 战略") as well as its stored value, in any case ("a").
+        choices = self.value_choices.get(cleaned.get("field", ""), [])
+        if choices and cleaned.get("values"):
+            by_label = {str(label).casefold(): value for value, label in choices}
+            by_label.update({str(value).casefold(): value for value, _label in choices})
+            cleaned["values"] = [
+                by_label.get(value.casefold(), value) for value in cleaned["values"]
+            ]
+        return cleaned
 
 
 # --- account requests ----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -45,8 +46,51 @@ def _validate_grant(object_type: str, action: str, scope: str, conditions: dict 
                     % {"fields": ", ".join(bad)},
                     code="unknown_field",
                 )
+            else:
+                problems = _condition_value_errors(object_type, conditions)
+                if problems:
+                    errors["conditions"] = ValidationError(problems)
     if errors:
         raise ValidationError(errors)
+
+
+def _field_choices(object_type: str, field: str) -> list[str]:
+    """The stored values a model field allows, or [] when any value will do.
+
+    The model is looked up through the app registry by its security type ("customers.account"
+    is app label and model name), so identity needs no import of the apps above it.
+    """
+    try:
+        model = apps.get_model(object_type)
+        model_field = model._meta.get_field(field)
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return []
+    return [str(value) for value, _label in (getattr(model_field, "flatchoices", None) or [])]
+
+
+def _condition_value_errors(object_type: str, conditions: dict) -> list[ValidationError]:
+    problems: list[ValidationError] = []
+    for field, values in conditions.items():
+        listed = values if isinstance(values, list) else [values]
+        if not listed or any(not isinstance(value, str) or not value.strip() for value in listed):
+            problems.append(
+                ValidationError(
+                    _("Give %(field)s one or more values as text.") % {"field": field},
+                    code="invalid_value",
+                )
+            )
+            continue
+        allowed = _field_choices(object_type, field)
+        unknown = [value for value in listed if allowed and value not in allowed]
+        if unknown:
+            problems.append(
+                ValidationError(
+                    _("%(field)s cannot be “%(values)s”; choose from: %(choices)s.")
+                    % {"field": field, "values": ", ".join(unknown), "choices": ", ".join(allowed)},
+                    code="invalid_value",
+                )
+            )
+    return problems
 
 
 def role_create(

@@ -11,7 +11,8 @@ from rapport.core.commands import CliCommand, ServiceCall, format_table
 from rapport.identity import policy, services
 from rapport.identity.builtin import ALL_ACTIONS
 from rapport.identity.commands import add_actor_argument, resolve_actor
-from rapport.identity.models import Action, Role, Scope
+from rapport.identity.forms import split_values
+from rapport.identity.models import Action, Grant, Role, Scope
 
 NO_SCOPE = "none"
 
@@ -21,6 +22,29 @@ def get_role(code: str) -> Role:
     if role is None:
         raise CommandError(_("role: Unknown role “%(code)s”.") % {"code": code})
     return role
+
+
+def parse_where(clauses: list[str]) -> dict[str, list[str]]:
+    """["province=广东省,上海市", "tier="] -> {"province": ["广东省", "上海市"], "tier": []}."""
+    changes: dict[str, list[str]] = {}
+    for clause in clauses:
+        field, sep, values = clause.partition("=")
+        if not sep or not field.strip():
+            raise CommandError(
+                _("conditions: Write --where as FIELD=VALUE1,VALUE2, not “%(clause)s”.")
+                % {"clause": clause}
+            )
+        changes[field.strip()] = split_values(values)
+    return changes
+
+
+def format_conditions(conditions: dict) -> str:
+    """{"province": ["广东省", "上海市"]} -> "province=广东省,上海市" (the --where syntax)."""
+    clauses = []
+    for field, values in conditions.items():
+        listed = values if isinstance(values, list) else [values]
+        clauses.append(f"{field}={','.join(str(value) for value in listed)}")
+    return "  ".join(clauses)
 
 
 class Command(CliCommand):
@@ -54,6 +78,16 @@ class Command(CliCommand):
         grant.add_argument(
             "scope",
             help=gettext_lazy("Scope: own, team, department, all, or none to remove the grant."),
+        )
+        grant.add_argument(
+            "--where",
+            action="append",
+            default=[],
+            metavar="FIELD=V1,V2",
+            help=gettext_lazy(
+                "Narrow the grant to records whose FIELD has one of these values (repeatable); "
+                "FIELD= removes that condition. Without --where the grant keeps its conditions."
+            ),
         )
         add_actor_argument(grant)
 
@@ -127,12 +161,27 @@ class Command(CliCommand):
         if role.require_mfa:
             self.stdout.write(_("Two-factor authentication is required."))
         self.stdout.write(format_table([_("Object type"), *ALL_ACTIONS], rows))
-        conditioned = [grant for grant in grants.values() if grant.conditions]
+        conditioned = sorted(
+            (grant for grant in grants.values() if grant.conditions),
+            key=lambda grant: (grant.object_type, grant.action),
+        )
         if conditioned:
             self.stdout.write("")
             self.stdout.write(_("* Conditions:"))
-            for grant in conditioned:
-                self.stdout.write(f"  {grant.object_type}.{grant.action}: {grant.conditions}")
+            self.stdout.write(
+                format_table(
+                    [_("Object type"), _("Action"), _("Scope"), _("Conditions")],
+                    [
+                        (
+                            grant.object_type,
+                            grant.action,
+                            grant.scope,
+                            format_conditions(grant.conditions),
+                        )
+                        for grant in conditioned
+                    ],
+                )
+            )
         field_rules = list(role.field_rules.order_by("object_type", "field"))
         if field_rules:
             self.stdout.write("")
@@ -149,6 +198,21 @@ class Command(CliCommand):
     def grant(self, actor, options) -> None:
         role = get_role(options["code"])
         scope = options["scope"].lower()
+        changes = parse_where(options["where"])
+        if changes and scope == NO_SCOPE:
+            raise CommandError(
+                _("conditions: A removed grant has no conditions; give a scope to use --where.")
+            )
+        existing = Grant.objects.filter(
+            role=role, object_type=options["object_type"], action=options["action"]
+        ).first()
+        # Without --where the grant keeps the conditions it has; each --where replaces one field.
+        conditions = dict(existing.conditions or {}) if existing else {}
+        for field, values in changes.items():
+            if values:
+                conditions[field] = values
+            else:
+                conditions.pop(field, None)
         with ServiceCall(actor):
             services.grant_set(
                 actor=actor,
@@ -156,6 +220,7 @@ class Command(CliCommand):
                 object_type=options["object_type"],
                 action=options["action"],
                 scope=None if scope == NO_SCOPE else scope,
+                conditions=None if scope == NO_SCOPE else conditions,
             )
         if scope == NO_SCOPE:
             self.stdout.write(
@@ -172,6 +237,10 @@ class Command(CliCommand):
                     "scope": Scope(scope).label if scope in Scope.values else scope,
                 }
             )
+            if conditions:
+                self.stdout.write(
+                    _("Conditions: %(conditions)s") % {"conditions": format_conditions(conditions)}
+                )
 
     def create(self, actor, options) -> None:
         with ServiceCall(actor):
