@@ -22,3 +22,5 @@ urlpatterns = [
     path("", include("rapport.customers.urls")),
     path("", include("rapport.web.urls")),
 ]
+
+handler404 = "rapport.core.views.not_found"

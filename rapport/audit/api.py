@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy
+from django_filters.fields import IsoDateTimeRangeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
@@ -13,7 +17,13 @@ from rest_framework.response import Response
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
-from rapport.identity.api import APIView, GenericViewSet, GrantPermission, UserRefSerializer
+from rapport.identity.api import (
+    APIView,
+    GenericViewSet,
+    GrantPermission,
+    IdFilter,
+    UserRefSerializer,
+)
 from rapport.identity.models import Action, Scope
 
 from . import services
@@ -41,15 +51,34 @@ class AuditEventOutputSerializer(serializers.Serializer):
     hash = serializers.CharField(read_only=True)
 
 
+class _UtcDateTimeRangeField(IsoDateTimeRangeField):
+    def compress(self, data_list):
+        try:
+            data_list = [value and value.astimezone(datetime.UTC) for value in data_list]
+        except OverflowError:
+            raise forms.ValidationError(
+                forms.DateTimeField.default_error_messages["invalid"], code="invalid"
+            ) from None
+        return super().compress(data_list)
+
+
+class UtcDateTimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """A time range (NAME_after, NAME_before) handed to the database in UTC.
+
+    As given, an offset PostgreSQL cannot store (past ±15:59) or an instant UTC cannot hold
+    (year 1 east of Greenwich, year 9999 west of it) failed in the database: a 500, not a 400.
+    """
+
+    field_class = _UtcDateTimeRangeField
+
+
 class AuditEventFilter(django_filters.FilterSet):
-    actor = django_filters.NumberFilter(field_name="actor_id")
+    actor = IdFilter(field_name="actor_id")
     action = django_filters.CharFilter()
     action_prefix = django_filters.CharFilter(field_name="action", lookup_expr="startswith")
     object_type = django_filters.CharFilter()
     object_id = django_filters.CharFilter()
-    at = django_filters.IsoDateTimeFromToRangeFilter(
-        label=gettext_lazy("time (at_after, at_before)")
-    )
+    at = UtcDateTimeRangeFilter(label=gettext_lazy("time (at_after, at_before)"))
 
     class Meta:
         model = AuditEvent
@@ -114,7 +143,7 @@ class AlertFilter(django_filters.FilterSet):
     open = django_filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", label=gettext_lazy("open")
     )
-    subject = django_filters.NumberFilter(field_name="subject_id")
+    subject = IdFilter(field_name="subject_id")
 
     class Meta:
         model = Alert
@@ -152,7 +181,7 @@ class AlertViewSet(GenericViewSet):
 
     @extend_schema(
         request=AcknowledgeSerializer,
-        responses={200: AlertOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AlertOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
@@ -183,7 +212,9 @@ class BehaviourRuleUpdateSerializer(StrictInputSerializer):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: BehaviourRuleOutputSerializer, **error_responses(401, 403)}),
+    list=extend_schema(
+        responses={200: BehaviourRuleOutputSerializer, **error_responses(400, 401, 403)}
+    ),
     retrieve=extend_schema(
         responses={200: BehaviourRuleOutputSerializer, **error_responses(401, 403, 404)}
     ),
@@ -209,7 +240,7 @@ class BehaviourRuleViewSet(GenericViewSet):
 
     @extend_schema(
         request=BehaviourRuleUpdateSerializer,
-        responses={200: BehaviourRuleOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: BehaviourRuleOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         rule = self.get_object()

@@ -27,6 +27,21 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     ordering = "-id"
 
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot decode with 404; it is bad input, documented as 400.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    self.cursor_query_param: [
+                        exceptions.ErrorDetail(
+                            str(self.invalid_cursor_message), code="invalid_cursor"
+                        )
+                    ]
+                }
+            ) from None
+
 
 class FieldErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
@@ -57,6 +72,7 @@ ERROR_RESPONSES = {
 ERROR_RESPONSES_409 = {
     **ERROR_RESPONSES,
     409: OpenApiResponse(ErrorSerializer, description="Conflict"),
+    415: OpenApiResponse(ErrorSerializer, description="Unsupported request media type"),
 }
 
 

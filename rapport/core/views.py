@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
 
 
 def healthz(request):
@@ -39,3 +41,12 @@ def readyz(request):
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )
+
+
+def not_found(request, exception=None):
+    """404: the API's one error body under /api/, the styled page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": _("Not found.")}}, status=404
+        )
+    return defaults.page_not_found(request, exception)

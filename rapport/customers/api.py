@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 from rapport.core.errors import NotFound
 from rapport.identity import policy
-from rapport.identity.api import GenericViewSet, GrantPermission, UserRefSerializer
+from rapport.identity.api import GenericViewSet, GrantPermission, IdFilter, UserRefSerializer
 from rapport.identity.models import Action, User
 
 from . import services
@@ -136,8 +136,8 @@ class AccountFilter(django_filters.FilterSet):
         method=lambda accounts, _name, text: accounts_matching(accounts, text),
         label=gettext_lazy("Search name, short name or credit code"),
     )
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    owner = IdFilter(field_name="owner_id")
+    parent = IdFilter(field_name="parent_id")
 
     class Meta:
         model = Account
@@ -182,7 +182,7 @@ class RecordViewSet(GenericViewSet):
         return Response(self.get_serializer(record).data)
 
     @extend_schema(
-        request=AssignSerializer, responses={200: None, **error_responses(400, 401, 403, 404)}
+        request=AssignSerializer, responses={200: None, **error_responses(400, 401, 403, 404, 415)}
     )
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
@@ -200,7 +200,7 @@ class RecordViewSet(GenericViewSet):
     ),
     assign=extend_schema(
         request=AssignSerializer,
-        responses={200: AccountOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AccountOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Hand the account to another owner (needs the assign grant).",
     ),
 )
@@ -217,7 +217,7 @@ class AccountViewSet(RecordViewSet):
 
     @extend_schema(
         request=AccountCreateSerializer,
-        responses={201: AccountOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: AccountOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(AccountCreateSerializer, request)
@@ -226,7 +226,7 @@ class AccountViewSet(RecordViewSet):
 
     @extend_schema(
         request=AccountUpdateSerializer,
-        responses={200: AccountOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AccountOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         account = self.fetch(Action.CHANGE, pk)
@@ -297,8 +297,8 @@ class ContactCreateSerializer(ContactUpdateSerializer):
 
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method=_search(("name",)), label=gettext_lazy("Search name"))
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    account = django_filters.NumberFilter(field_name="accounts", distinct=True)
+    owner = IdFilter(field_name="owner_id")
+    account = IdFilter(field_name="accounts", distinct=True)
 
     class Meta:
         model = Contact
@@ -313,7 +313,7 @@ class ContactFilter(django_filters.FilterSet):
     ),
     assign=extend_schema(
         request=AssignSerializer,
-        responses={200: ContactOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: ContactOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Hand the contact to another owner (needs the assign grant).",
     ),
 )
@@ -335,7 +335,7 @@ class ContactViewSet(RecordViewSet):
 
     @extend_schema(
         request=ContactCreateSerializer,
-        responses={201: ContactOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: ContactOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(ContactCreateSerializer, request)
@@ -344,7 +344,7 @@ class ContactViewSet(RecordViewSet):
 
     @extend_schema(
         request=ContactUpdateSerializer,
-        responses={200: ContactOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: ContactOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         contact = self.fetch(Action.CHANGE, pk)

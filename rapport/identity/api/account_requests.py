@@ -13,7 +13,13 @@ from rapport.core.api import StrictInputSerializer, error_responses, parse
 
 from .. import policy, services
 from ..models import AccountRequest, Action, Department, Role
-from .base import DepartmentRefSerializer, GenericViewSet, GrantPermission, UserRefSerializer
+from .base import (
+    CodeRelatedField,
+    DepartmentRefSerializer,
+    GenericViewSet,
+    GrantPermission,
+    UserRefSerializer,
+)
 
 
 class AccountRequestOutputSerializer(serializers.Serializer):
@@ -44,7 +50,7 @@ class AccountRequestCreateSerializer(StrictInputSerializer):
     department = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True
     )
-    roles = serializers.SlugRelatedField(
+    roles = CodeRelatedField(
         slug_field="code", queryset=Role.objects.all(), many=True, required=False
     )
     reason = serializers.CharField(required=False, allow_blank=True)
@@ -114,7 +120,7 @@ class AccountRequestViewSet(GenericViewSet):
 
     @extend_schema(
         request=AccountRequestCreateSerializer,
-        responses={201: AccountRequestOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: AccountRequestOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(AccountRequestCreateSerializer, request)
@@ -134,7 +140,7 @@ class AccountRequestViewSet(GenericViewSet):
 
     @extend_schema(
         request=DecisionSerializer,
-        responses={200: AccountRequestOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AccountRequestOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Approve: creates the user (who sets a password through a reset link).",
     )
     @action(detail=True, methods=["post"])
@@ -143,7 +149,7 @@ class AccountRequestViewSet(GenericViewSet):
 
     @extend_schema(
         request=DecisionSerializer,
-        responses={200: AccountRequestOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: AccountRequestOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):

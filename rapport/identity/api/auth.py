@@ -83,7 +83,7 @@ class TokenView(APIView):
         tags=["auth"],
         auth=[],
         request=TokenRequestSerializer,
-        responses={201: TokenIssuedSerializer, **error_responses(400, 401, 403)},
+        responses={201: TokenIssuedSerializer, **error_responses(400, 401, 403, 415)},
         description=(
             "Sign in with username or e-mail and password, plus `otp` when the user has "
             "two-factor authentication. Errors: `invalid_credentials` (401), `otp_required` / "

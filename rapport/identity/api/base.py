@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
+import django_filters
+from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, views, viewsets
 
 from rapport.core.api import LanguageMixin
@@ -94,6 +101,56 @@ class DepartmentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)
     code = serializers.CharField(read_only=True)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A record id in the query string: a whole number the database can compare, else a 400.
+
+    NumberFilter takes any decimal up to 1e50; a value past the 64-bit id range made the
+    database driver overflow (a 500) instead of the request being refused.
+    """
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None  # the field's own max_value bounds it
+
+
+class TimeZoneField(serializers.CharField):
+    """A time zone name such as "Asia/Shanghai".
+
+    Refused here when zoneinfo cannot load it: a folder ("America") or a name too long for a
+    file name made zoneinfo raise OSError, which the service's check did not expect (a 500).
+    """
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise serializers.ValidationError(
+                _("Unknown time zone “%(tz)s”.") % {"tz": value}, code="invalid_choice"
+            ) from None
+        return value
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A record named by a text field, such as a role by its code.
+
+    A name with U+0000 names no record; looked up, PostgreSQL refused the text with a
+    DataError (a 500), which the lookup's own "does not exist" did not catch.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 def _search_filter(fields: tuple[str, ...]):

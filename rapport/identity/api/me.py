@@ -11,14 +11,14 @@ from rapport.core.api import StrictInputSerializer, error_responses, parse
 
 from .. import services
 from ..models import ApiToken, User
-from .base import APIView, GenericViewSet, SignedIn, _pk_or_404
+from .base import APIView, GenericViewSet, SignedIn, TimeZoneField, _pk_or_404
 from .users import SessionOutputSerializer, UserDetailSerializer
 
 
 class MeUpdateSerializer(StrictInputSerializer):
     display_name = serializers.CharField(required=False, allow_blank=True)
     language = serializers.CharField(required=False)
-    timezone = serializers.CharField(required=False)
+    timezone = TimeZoneField(required=False)
     phone = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -42,7 +42,7 @@ class MeView(APIView):
     @extend_schema(
         tags=["me"],
         request=MeUpdateSerializer,
-        responses={200: UserDetailSerializer, **error_responses(400, 401)},
+        responses={200: UserDetailSerializer, **error_responses(400, 401, 415)},
     )
     def patch(self, request):
         values = parse(MeUpdateSerializer, request, partial=True)
@@ -74,7 +74,7 @@ class ApiTokenCreateSerializer(StrictInputSerializer):
 
 @extend_schema_view(
     list=extend_schema(
-        tags=["me"], responses={200: ApiTokenOutputSerializer, **error_responses(401)}
+        tags=["me"], responses={200: ApiTokenOutputSerializer, **error_responses(400, 401)}
     )
 )
 class MyTokenViewSet(GenericViewSet):
@@ -96,7 +96,7 @@ class MyTokenViewSet(GenericViewSet):
     @extend_schema(
         tags=["me"],
         request=ApiTokenCreateSerializer,
-        responses={201: ApiTokenCreatedSerializer, **error_responses(400, 401)},
+        responses={201: ApiTokenCreatedSerializer, **error_responses(400, 401, 415)},
     )
     def create(self, request):
         values = parse(ApiTokenCreateSerializer, request)

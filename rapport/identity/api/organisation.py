@@ -17,6 +17,7 @@ from .base import (
     DepartmentRefSerializer,
     GenericViewSet,
     GrantPermission,
+    IdFilter,
     UserRefSerializer,
     _search_filter,
 )
@@ -58,7 +59,7 @@ class DepartmentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method=_search_filter(("name", "code")), label=gettext_lazy("Search")
     )
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    parent = IdFilter(field_name="parent_id")
 
     class Meta:
         model = Department
@@ -96,7 +97,7 @@ class DepartmentViewSet(GenericViewSet):
 
     @extend_schema(
         request=DepartmentCreateSerializer,
-        responses={201: DepartmentOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: DepartmentOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(DepartmentCreateSerializer, request)
@@ -105,7 +106,7 @@ class DepartmentViewSet(GenericViewSet):
 
     @extend_schema(
         request=DepartmentUpdateSerializer,
-        responses={200: DepartmentOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: DepartmentOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         department = self.get_object()
@@ -141,8 +142,8 @@ class TeamUpdateSerializer(StrictInputSerializer):
 
 class TeamFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method=_search_filter(("name",)), label=gettext_lazy("Search"))
-    department = django_filters.NumberFilter(field_name="department_id")
-    member = django_filters.NumberFilter(field_name="members", distinct=True)
+    department = IdFilter(field_name="department_id")
+    member = IdFilter(field_name="members", distinct=True)
 
     class Meta:
         model = Team
@@ -174,7 +175,7 @@ class TeamViewSet(GenericViewSet):
 
     @extend_schema(
         request=TeamCreateSerializer,
-        responses={201: TeamOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: TeamOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(TeamCreateSerializer, request)
@@ -186,7 +187,7 @@ class TeamViewSet(GenericViewSet):
 
     @extend_schema(
         request=TeamUpdateSerializer,
-        responses={200: TeamOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: TeamOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Replace the team's members.",
     )
     def partial_update(self, request, pk=None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -65,6 +66,24 @@ class GrantInputSerializer(StrictInputSerializer):
         required=False, allow_empty=True, help_text='e.g. {"province": ["广东省"]}'
     )
 
+    def validate_conditions(self, conditions: dict) -> dict:
+        # Free-form JSON, so no CharField refuses U+0000 here: PostgreSQL's jsonb cannot store
+        # it, and the grant's write failed with a DataError (a 500).
+        if _has_null_character(conditions):
+            validator = ProhibitNullCharactersValidator()
+            raise serializers.ValidationError(validator.message, code=validator.code)
+        return conditions
+
+
+def _has_null_character(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_null_character(k) or _has_null_character(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_null_character(item) for item in value)
+    return False
+
 
 class FieldRuleInputSerializer(StrictInputSerializer):
     object_type = serializers.CharField()
@@ -122,7 +141,7 @@ class RoleViewSet(GenericViewSet):
 
     @extend_schema(
         request=RoleCreateSerializer,
-        responses={201: RoleOutputSerializer, **error_responses(400, 401, 403)},
+        responses={201: RoleOutputSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(RoleCreateSerializer, request)
@@ -131,7 +150,7 @@ class RoleViewSet(GenericViewSet):
 
     @extend_schema(
         request=RoleUpdateSerializer,
-        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         role = self.get_object()
@@ -141,7 +160,7 @@ class RoleViewSet(GenericViewSet):
 
     @extend_schema(
         request=GrantInputSerializer,
-        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description=(
             "Set the role's grant for one object type and action (scope null removes it). "
             "An action the object type does not have is refused with code `unknown_action`."
@@ -163,7 +182,7 @@ class RoleViewSet(GenericViewSet):
 
     @extend_schema(
         request=FieldRuleInputSerializer,
-        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: RoleOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Set (or with rule null remove) a field rule of the role.",
     )
     @action(detail=True, methods=["post", "put"], url_path="field-rules")

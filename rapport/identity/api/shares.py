@@ -96,7 +96,7 @@ class ShareViewSet(GenericViewSet):
 
     @extend_schema(
         request=ShareCreateSerializer,
-        responses={201: ShareOutputSerializer, **error_responses(400, 401, 403, 404)},
+        responses={201: ShareOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def create(self, request):
         values = parse(ShareCreateSerializer, request)

@@ -16,9 +16,12 @@ from .. import policy, services
 from ..middleware import has_mfa
 from ..models import Action, Department, Role, User
 from .base import (
+    CodeRelatedField,
     DepartmentRefSerializer,
     GenericViewSet,
     GrantPermission,
+    IdFilter,
+    TimeZoneField,
     UserRefSerializer,
     _pk_or_404,
     _search_filter,
@@ -75,11 +78,11 @@ class UserCreateSerializer(StrictInputSerializer):
     manager = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, allow_null=True
     )
-    roles = serializers.SlugRelatedField(
+    roles = CodeRelatedField(
         slug_field="code", queryset=Role.objects.all(), many=True, required=False
     )
     language = serializers.CharField(required=False)
-    timezone = serializers.CharField(required=False)
+    timezone = TimeZoneField(required=False)
 
 
 class UserUpdateSerializer(StrictInputSerializer):
@@ -95,7 +98,7 @@ class UserUpdateSerializer(StrictInputSerializer):
         queryset=User.objects.all(), required=False, allow_null=True
     )
     language = serializers.CharField(required=False)
-    timezone = serializers.CharField(required=False)
+    timezone = TimeZoneField(required=False)
 
 
 class ReasonSerializer(StrictInputSerializer):
@@ -115,7 +118,7 @@ class OffboardResultSerializer(serializers.Serializer):
 
 
 class UserRolesSerializer(StrictInputSerializer):
-    roles = serializers.SlugRelatedField(
+    roles = CodeRelatedField(
         slug_field="code", queryset=Role.objects.all(), many=True, allow_empty=True
     )
 
@@ -143,7 +146,7 @@ class UserFilter(django_filters.FilterSet):
         method=_search_filter(("username", "email", "display_name")),
         label=gettext_lazy("Search"),
     )
-    department = django_filters.NumberFilter(field_name="department_id")
+    department = IdFilter(field_name="department_id")
     role = django_filters.CharFilter(field_name="roles__code", distinct=True)
 
     class Meta:
@@ -197,7 +200,7 @@ class UserViewSet(GenericViewSet):
 
     @extend_schema(
         request=UserCreateSerializer,
-        responses={201: UserDetailSerializer, **error_responses(400, 401, 403)},
+        responses={201: UserDetailSerializer, **error_responses(400, 401, 403, 415)},
     )
     def create(self, request):
         values = parse(UserCreateSerializer, request)
@@ -208,7 +211,7 @@ class UserViewSet(GenericViewSet):
 
     @extend_schema(
         request=UserUpdateSerializer,
-        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def partial_update(self, request, pk=None):
         user = self._managed(pk)
@@ -218,7 +221,7 @@ class UserViewSet(GenericViewSet):
 
     @extend_schema(
         request=ReasonSerializer,
-        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Deactivate: ends every session and revokes every API token.",
     )
     @action(detail=True, methods=["post"])
@@ -239,7 +242,7 @@ class UserViewSet(GenericViewSet):
 
     @extend_schema(
         request=OffboardSerializer,
-        responses={200: OffboardResultSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: OffboardResultSerializer, **error_responses(400, 401, 403, 404, 415)},
         description=(
             "Offboard in one audited step: deactivate, end sessions, revoke tokens and hand "
             "every owned record to `successor`."
@@ -272,7 +275,7 @@ class UserViewSet(GenericViewSet):
         responses={200: SessionOutputSerializer(many=True), **error_responses(401, 403, 404)},
         description="The user's open browser sessions.",
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def sessions(self, request, pk=None):
         user = self._managed(pk)
         return Response(
@@ -296,7 +299,7 @@ class UserViewSet(GenericViewSet):
 
     @extend_schema(
         request=UserRolesSerializer,
-        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: UserDetailSerializer, **error_responses(400, 401, 403, 404, 415)},
         description="Replace the user's roles with the given role codes.",
     )
     @action(detail=True, methods=["post", "put"])
