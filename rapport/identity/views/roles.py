@@ -74,7 +74,7 @@ def _describe_conditions(conditions: dict, fields: list[dict[str, Any]]) -> list
     """[{field, label, values, text}] with choice values shown by their labels."""
     by_name = {entry["field"]: entry for entry in fields}
     described = []
-    for field, values in (conditions or {}).items():
+    for field, values in sorted((conditions or {}).items()):  # same order on every database
         entry = by_name.get(field, {"label": field, "choices": []})
         labels = dict(entry["choices"])
         listed = values if isinstance(values, list) else [values]

@@ -41,7 +41,7 @@ def parse_where(clauses: list[str]) -> dict[str, list[str]]:
 def format_conditions(conditions: dict) -> str:
     """{"province": ["广东省", "上海市"]} -> "province=广东省,上海市" (the --where syntax)."""
     clauses = []
-    for field, values in conditions.items():
+    for field, values in sorted(conditions.items()):  # jsonb does not keep key order
         listed = values if isinstance(values, list) else [values]
         clauses.append(f"{field}={','.join(str(value) for value in listed)}")
     return "  ".join(clauses)
