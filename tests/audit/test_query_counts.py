@@ -10,8 +10,6 @@ import itertools
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,29 +17,12 @@ from rapport.audit import services
 from rapport.audit.models import Alert, AuditEvent, BehaviourRule
 from rapport.core import trail
 from tests.factories import AccountFactory, UserFactory
+from tests.query_counts import assert_flat as _assert_flat
+from tests.query_counts import page_queries as _queries
 
 pytestmark = pytest.mark.django_db
 
 _numbers = itertools.count()
-
-
-def _queries(client, url: str, params: dict | None = None) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, params or {})
-    assert response.status_code == 200
-    return len(captured), response.content.decode()
-
-
-def _assert_flat(client, url, grow, *, few: int, many: int, params=None, rows=None) -> None:
-    """Render `url` with `few` rows, then with `many`: the query count must not change."""
-    grow(few)
-    client.get(url, params or {})  # warm up: session, user-session and cache writes
-    expected, _body = _queries(client, url, params)
-    grow(many - few)
-    actual, body = _queries(client, url, params)
-    if rows is not None:
-        assert rows(body) >= many, "the many rows were not all on the page"
-    assert actual == expected, f"{actual} queries for {many} rows, {expected} for {few}"
 
 
 def _count(pattern: str):

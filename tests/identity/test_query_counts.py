@@ -10,37 +10,17 @@ import itertools
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rapport.identity import services
 from rapport.identity.models import AccountRequest, Role
 from tests.factories import DepartmentFactory, TeamFactory, UserFactory
+from tests.query_counts import assert_flat as _assert_flat
 
 pytestmark = pytest.mark.django_db
 
 _numbers = itertools.count()
-
-
-def _queries(client, url: str, params: dict | None = None) -> tuple[int, str]:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, params or {})
-    assert response.status_code == 200
-    return len(captured), response.content.decode()
-
-
-def _assert_flat(client, url, grow, *, few: int, many: int, params=None, rows=None) -> None:
-    """Render `url` with `few` rows, then with `many`: the query count must not change."""
-    grow(few)
-    client.get(url, params or {})  # warm up: session, user-session and cache writes
-    expected, _body = _queries(client, url, params)
-    grow(many - few)
-    actual, body = _queries(client, url, params)
-    if rows is not None:
-        assert rows(body) >= many, "the many rows were not all on the page"
-    assert actual == expected, f"{actual} queries for {many} rows, {expected} for {few}"
 
 
 @pytest.fixture
