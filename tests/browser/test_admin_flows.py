@@ -27,12 +27,14 @@ def test_offboard_a_leaver(org, new_page, language, width):
     _login(page, admin.username)
     page.wait_for_url(re.compile(r"/$"))
     page.goto(f"/admin/users/{leaver.pk}/")
-    page.get_by_test_id("offboard").click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.get_by_test_id("offboard").click()
     form = page.get_by_test_id("offboard-form")
     form.locator("select[name=successor]").select_option(str(successor.pk))
     form.locator("input[name=reason]").fill("离职 / leaving")
     screenshot(page, f"offboard-{language}-{width}")
-    form.locator("button[type=submit]").click()
+    with page.expect_navigation():  # the assertions below read the new page
+        form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     result = page.get_by_test_id("offboard-result")
     assert result.is_visible()
@@ -57,7 +59,8 @@ def test_grant_matrix_changes_what_a_role_sees(org, new_page):
     cell = page.locator("select[name='grant:customers.contact:view']")
     assert cell.count() == 1, "the matrix names its cells grant:<type>:<action>"
     cell.select_option("")
-    page.locator("form", has=cell).locator("button[type=submit]").first.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.locator("form", has=cell).locator("button[type=submit]").first.click()
     page.wait_for_load_state()
     assert not Grant.objects.filter(
         role=role, object_type="customers.contact", action="view"

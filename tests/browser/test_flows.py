@@ -20,7 +20,8 @@ def _login(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=login]", username)
     page.fill("input[name=password]", password)
-    page.locator("form button[type=submit]").last.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.locator("form button[type=submit]").last.click()
 
 
 def _current_totp(secret: str) -> str:
@@ -43,10 +44,12 @@ def test_login_with_mfa(org, new_page, language):
     screenshot(page, f"mfa-{language}")
     code_form = page.locator("form", has=page.locator("input[name=code]"))
     page.fill("input[name=code]", "000000" if _current_totp(secret) != "000000" else "111111")
-    code_form.locator("button[type=submit]").first.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        code_form.locator("button[type=submit]").first.click()
     assert "/accounts/2fa/authenticate/" in page.url  # a wrong code does not let anyone in
     page.fill("input[name=code]", _current_totp(secret))
-    code_form.locator("button[type=submit]").first.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        code_form.locator("button[type=submit]").first.click()
     page.wait_for_url(re.compile(r"/$"))
     assert page.locator("html").get_attribute("lang") == language
     assert page.get_by_test_id("user-menu").is_visible()
@@ -71,12 +74,14 @@ def test_create_account_and_find_it_in_the_list(org, new_page, language, width):
     page.goto("/customers/accounts/new/")
     page.fill("input[name=name]", name)
     page.fill("input[name=credit_code]", "91330100MA2B3C4D5" + "X")  # wrong check digit
-    page.locator("form button[type=submit]").last.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.locator("form button[type=submit]").last.click()
     assert page.locator("[data-field-error=credit_code]").is_visible()
     assert not Account.objects.filter(name=name).exists()
     page.fill("input[name=credit_code]", _valid_credit_code("91330100MA2B3C4D5"))
     page.fill("input[name=phone]", "021-6888 1234")
-    page.locator("form button[type=submit]").last.click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.locator("form button[type=submit]").last.click()
     page.wait_for_url(re.compile(r"/customers/accounts/\d+/"))
     account = Account.objects.get(name=name)
     assert account.owner == user
@@ -95,13 +100,15 @@ def test_switch_language(org, new_page):
     _login(page, user.username)
     page.wait_for_url(re.compile(r"/$"))
     assert page.locator("html").get_attribute("lang") == "en"
-    page.get_by_test_id("language-switch").locator("button[value=zh-hans]").click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.get_by_test_id("language-switch").locator("button[value=zh-hans]").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.get_by_text("首页").first.is_visible()
     user.refresh_from_db()
     assert user.language == "zh-hans"
-    page.get_by_test_id("language-switch").locator("button[value=en]").click()
+    with page.expect_navigation():  # the assertions below read the new page
+        page.get_by_test_id("language-switch").locator("button[value=en]").click()
     page.wait_for_load_state()
     assert page.get_by_text("Home").first.is_visible()
     screenshot(page, "home-en")
