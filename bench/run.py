@@ -87,12 +87,13 @@ def main() -> None:
     extra = ["--accounts", str(args.accounts), "--iterations", str(args.iterations)]
     VAR.mkdir(parents=True, exist_ok=True)
     ok = True
-    if args.only in (None, "sqlite"):
-        ok &= run_bench("bench_accounts.py", fresh_sqlite(), extra, "accounts-sqlite")
-    if args.only in (None, "postgresql"):
-        url = fresh_postgres(POSTGRES_URL)
-        if url:
-            ok &= run_bench("bench_accounts.py", url, extra, "accounts-postgresql")
+    for script, label in (("bench_accounts.py", "accounts"), ("bench_search.py", "search")):
+        if args.only in (None, "sqlite"):
+            ok &= run_bench(script, fresh_sqlite(), extra, f"{label}-sqlite")
+        if args.only in (None, "postgresql"):
+            url = fresh_postgres(POSTGRES_URL)
+            if url:
+                ok &= run_bench(script, url, extra, f"{label}-postgresql")
     sys.exit(0 if ok else 1)
 
 

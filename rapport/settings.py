@@ -31,6 +31,11 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("RAPPORT_DEBUG", False)
 SECRET_KEY = os.environ.get("RAPPORT_SECRET_KEY", INSECURE_DEFAULT_SECRET)
+# Key of the blind index (phones and e-mails in the search index); default: from SECRET_KEY.
+RAPPORT_BLIND_INDEX_KEY = os.environ.get("RAPPORT_BLIND_INDEX_KEY", "")
+# Key ring of the fields encrypted at rest: "id:base64key,…", the first encrypts (see
+# rapport.core.crypto). Unset: a development key derived from SECRET_KEY.
+RAPPORT_FIELD_KEYS = os.environ.get("RAPPORT_FIELD_KEYS", "")
 ALLOWED_HOSTS = [
     host.strip()
     for host in os.environ.get("RAPPORT_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -236,6 +241,25 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+# S3-compatible object storage for attachments (and backups) in production; unset: files
+# under RAPPORT_MEDIA_ROOT. Files are never served from a public URL, only through views
+# that check who may see them.
+if os.environ.get("RAPPORT_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["RAPPORT_S3_BUCKET"],
+            "endpoint_url": os.environ.get("RAPPORT_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("RAPPORT_S3_REGION") or None,
+            "access_key": os.environ.get("RAPPORT_S3_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("RAPPORT_S3_SECRET_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+# Attachments: size limit and the kinds of file people may attach.
+ATTACHMENT_MAX_BYTES = int(os.environ.get("RAPPORT_ATTACHMENT_MAX_MB", "20")) * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get(
     "RAPPORT_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"

@@ -42,7 +42,14 @@ class AuditEventOutputSerializer(serializers.Serializer):
     object_type = serializers.CharField(read_only=True)
     object_id = serializers.CharField(read_only=True)
     object_repr = serializers.CharField(read_only=True)
-    changes = serializers.DictField(read_only=True, help_text="{field: [before, after]}")
+    changes = serializers.DictField(
+        read_only=True,
+        help_text="{field: [before, after]} as chained (personal data encrypted at rest "
+        "appears sealed, `enc:v1:…`).",
+    )
+    readable_changes = serializers.DictField(
+        read_only=True, help_text="The same with sealed values opened and masked."
+    )
     result = serializers.CharField(read_only=True)
     ip = serializers.CharField(read_only=True, allow_null=True)
     user_agent = serializers.CharField(read_only=True)

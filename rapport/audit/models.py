@@ -60,6 +60,12 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
+    @property
+    def readable_changes(self) -> dict:
+        from .display import readable_changes
+
+        return readable_changes(self.changes)
+
 
 class ChainHead(models.Model):
     """The single row that serialises appends and remembers where a retention purge cut."""

@@ -19,6 +19,7 @@ from rapport.identity import policy
 from rapport.identity.models import Action
 
 from . import services
+from .display import readable_changes
 from .models import Alert, AuditEvent, BehaviourRule
 
 EVENT = "audit.event"
@@ -85,7 +86,7 @@ class RuleForm(_Tabler):
 
 def _change_rows(changes: dict) -> list[tuple[str, object, object]]:
     rows = []
-    for field, values in (changes or {}).items():
+    for field, values in readable_changes(changes).items():
         if isinstance(values, list | tuple) and len(values) == 2:
             rows.append((field, values[0], values[1]))
         else:

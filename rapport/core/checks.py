@@ -47,6 +47,25 @@ def rapport_security(app_configs=None, **kwargs):
                 id="rapport.W003",
             )
         )
+    if not settings.RAPPORT_FIELD_KEYS.strip():
+        problems.append(
+            Warning(
+                "RAPPORT_FIELD_KEYS is not set: personal data is encrypted with a key derived "
+                "from RAPPORT_SECRET_KEY.",
+                hint="Set RAPPORT_FIELD_KEYS to “id:key” from “rapport keys generate”, then run "
+                "“rapport keys rotate”.",
+                id="rapport.W004",
+            )
+        )
+    else:
+        from django.core.exceptions import ImproperlyConfigured
+
+        from .crypto import key_ring
+
+        try:
+            key_ring()
+        except ImproperlyConfigured as error:
+            problems.append(Error(str(error), id="rapport.E004"))
     if "*" in settings.ALLOWED_HOSTS:
         problems.append(Error("RAPPORT_ALLOWED_HOSTS contains '*'.", id="rapport.E003"))
     return problems

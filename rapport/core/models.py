@@ -111,3 +111,9 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in {self.State.SUCCEEDED, self.State.FAILED, self.State.CANCELLED}
+
+
+# Tags live in their own package; imported here so the core app registers their models.
+# So does the search index.
+from .search.models import SearchDocument, SearchKey  # noqa: E402, F401
+from .tags.models import Tag, TaggedRecord  # noqa: E402, F401

@@ -7,6 +7,7 @@ else calls `record(...)`. There is no other way to write an audit event.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,6 +40,7 @@ def record(
         object_type = object_type or target._meta.label_lower
         object_id = target.pk if object_id is None else object_id
         object_repr = object_repr or str(target)[:200]
+        changes = seal(target._meta.model, changes)
     return _writer(
         actor=actor,
         action=action,
@@ -49,6 +51,43 @@ def record(
         result=result,
         extra=extra or {},
     )
+
+
+def seal(model: type[models.Model], changes: dict | None) -> dict | None:
+    """Before/after values of fields encrypted at rest are encrypted in the trail too, so the
+    audit stream never holds personal data the table itself keeps encrypted. Readers with the
+    key ring (history tab, auditor pages) open them with `unseal`."""
+    from .crypto import EncryptedJSONField, EncryptedTextField, encrypt
+
+    if not changes:
+        return changes
+    sealed_fields = {
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
+    }
+    if not sealed_fields & set(changes):
+        return changes
+    sealed = dict(changes)
+    for name in sealed_fields & set(changes):
+        sealed[name] = [
+            value if value in (None, "", []) else encrypt(json.dumps(value, ensure_ascii=False))
+            for value in changes[name]
+        ]
+    return sealed
+
+
+def unseal(value: Any) -> Any:
+    """The plain value of a sealed trail value (unchanged if it is not sealed). A value sealed
+    with a key no longer in the ring reads as None."""
+    from .crypto import DecryptionError, decrypt, is_encrypted
+
+    if not is_encrypted(value):
+        return value
+    try:
+        return json.loads(decrypt(value))
+    except (DecryptionError, ValueError):
+        return None
 
 
 def _plain(value: Any) -> Any:

@@ -7,9 +7,12 @@ fields left out, masked fields masked); every write goes through `customers.serv
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Prefetch, Q
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -17,13 +20,22 @@ from rest_framework.response import Response
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 from rapport.core.errors import NotFound
+from rapport.core.tags.models import Tag
+from rapport.core.tags.selectors import attach_tags, with_tags
 from rapport.identity import policy
-from rapport.identity.api import GenericViewSet, GrantPermission, IdFilter, UserRefSerializer
+from rapport.identity.api import (
+    GenericViewSet,
+    GrantPermission,
+    IdFilter,
+    TagRefSerializer,
+    UserRefSerializer,
+)
 from rapport.identity.models import Action, User
 
 from . import services
+from .filtering import apply_filter
 from .models import Account, Contact
-from .querysets import accounts_matching, with_owner
+from .querysets import accounts_matching, contacts_matching, contacts_with_identifier, with_owner
 
 
 class RestrictedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -83,6 +95,7 @@ class AccountOutputSerializer(FieldRulesSerializer):
     tier = serializers.CharField(read_only=True)
     lifecycle_stage = serializers.CharField(read_only=True)
     parent = AccountRefSerializer(read_only=True, allow_null=True)
+    tags = TagRefSerializer(many=True, read_only=True, source="tag_list")
     owner = UserRefSerializer(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -114,30 +127,120 @@ class AccountCreateSerializer(AccountUpdateSerializer):
     )
 
 
+class RestoreSerializer(StrictInputSerializer):
+    event = serializers.IntegerField(min_value=1, help_text="The audit event's seq.")
+    field = serializers.CharField()
+
+
 class AssignSerializer(StrictInputSerializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
 
 
-def _search(fields: tuple[str, ...]):
-    def search(queryset, name, value):
-        value = (value or "").strip()
+class TagIdsField(forms.Field):
+    """Tag ids from a repeated query parameter (`?tag=3&tag=8`); each must name a tag."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        values = [str(item).strip() for item in (value or []) if str(item).strip()]
+        if not all(item.isdigit() and len(item) <= 18 for item in values):
+            raise forms.ValidationError(gettext_lazy("Tag ids are whole numbers."), code="invalid")
+        return list(dict.fromkeys(int(item) for item in values))
+
+    def validate(self, value: list[int]) -> None:
+        super().validate(value)
+        if value:
+            known = set(Tag.objects.filter(pk__in=value).values_list("pk", flat=True))
+            unknown = [str(pk) for pk in value if pk not in known]
+            if unknown:
+                raise forms.ValidationError(
+                    gettext_lazy("There is no tag with id %(ids)s."),
+                    code="does_not_exist",
+                    params={"ids": ", ".join(unknown)},
+                )
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "description": "Tag id: records with this tag or a tag below it. Repeat for several "
+        "tags; an unknown id is a 400 naming `tag`.",
+    }
+)
+class TagFilter(django_filters.MultipleChoiceFilter):
+    """Records carrying the tag or a tag below it; repeat for several (see `tag_match`)."""
+
+    field_class = TagIdsField
+
+    def filter(self, queryset, value):
         if not value:
             return queryset
-        condition = Q()
-        for field in fields:
-            condition |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(condition)
+        mode = self.parent.form.cleaned_data.get("tag_match") or "any"
+        return with_tags(queryset, value, mode=mode)
 
-    return search
+
+class TagMatchFilter(django_filters.ChoiceFilter):
+    """How `tag` combines several tags; read by `TagFilter`, filters nothing itself."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", [("any", "any"), ("all", "all")])
+        kwargs.setdefault(
+            "label", gettext_lazy("With several tags: any of them (default) or all of them.")
+        )
+        super().__init__(**kwargs)
+
+    def filter(self, queryset, value):
+        return queryset
+
+
+TAG_FILTER_LABEL = gettext_lazy(
+    "Tag id: records with this tag or a tag below it. Repeat for several tags."
+)
+
+
+class FilterLanguageFilter(django_filters.CharFilter):
+    """`?filter=` in the one filter language (see rapport.core.filterlang), e.g.
+    `tier in (A, B) and updated_at < today-90`. A bad filter is a 400 naming what is wrong."""
+
+    def __init__(self, object_type: str, **kwargs) -> None:
+        self.object_type = object_type
+        kwargs.setdefault(
+            "label",
+            gettext_lazy(
+                "Filter language, e.g. tier in (A, B) and (province = 上海市 or tag = 3) "
+                "and updated_at < today-90"
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def filter(self, queryset, value):
+        if not value or not value.strip():
+            return queryset
+        try:
+            return apply_filter(queryset, self.parent.request.user, self.object_type, value)
+        except DjangoValidationError as error:
+            items = error.error_dict.get("filter", []) if hasattr(error, "error_dict") else [error]
+            raise drf_exceptions.ValidationError(
+                {
+                    "filter": [
+                        drf_exceptions.ErrorDetail(message, code=item.code or "invalid")
+                        for item in items
+                        for message in item.messages
+                    ]
+                }
+            ) from error
 
 
 class AccountFilter(django_filters.FilterSet):
+    filter = FilterLanguageFilter(Account.security_type)
     q = django_filters.CharFilter(
         method=lambda accounts, _name, text: accounts_matching(accounts, text),
-        label=gettext_lazy("Search name, short name or credit code"),
+        label=gettext_lazy("Search name, short name, credit code, city or phone"),
     )
     owner = IdFilter(field_name="owner_id")
     parent = IdFilter(field_name="parent_id")
+    tag = TagFilter(label=TAG_FILTER_LABEL)
+    tag_match = TagMatchFilter()
 
     class Meta:
         model = Account
@@ -152,6 +255,7 @@ class RecordViewSet(GenericViewSet):
         "deactivate": Action.DELETE,
         "reactivate": Action.CHANGE,
         "assign": Action.ASSIGN,
+        "restore": Action.CHANGE,
     }
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
@@ -170,16 +274,34 @@ class RecordViewSet(GenericViewSet):
 
     def render(self, record, status_code: int = status.HTTP_200_OK) -> Response:
         record = self.get_queryset().filter(pk=record.pk).first() or record
+        attach_tags([record])
         return Response(self.get_serializer(record).data, status=status_code)
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        attach_tags(page)  # one query for the page's tags
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
         record = self.get_object()
         services.record_viewed(actor=request.user, record=record)
+        attach_tags([record])
         return Response(self.get_serializer(record).data)
+
+    @extend_schema(
+        request=RestoreSerializer,
+        responses={200: None, **error_responses(400, 401, 403, 404, 415)},
+        description="Put back the value a field had before the change recorded in audit event "
+        "`event` (its `seq`). An ordinary audited update that names the version it restored.",
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        record = self.fetch(Action.CHANGE, pk)
+        values = parse(RestoreSerializer, request)
+        services.record_restore(
+            actor=request.user, record=record, event_seq=values["event"], field=values["field"]
+        )
+        return self.render(record)
 
     @extend_schema(
         request=AssignSerializer, responses={200: None, **error_responses(400, 401, 403, 404, 415)}
@@ -197,6 +319,12 @@ class RecordViewSet(GenericViewSet):
     retrieve=extend_schema(
         responses={200: AccountOutputSerializer, **error_responses(401, 403, 404)},
         description="The account's details. Each read is recorded in the audit trail.",
+    ),
+    restore=extend_schema(
+        request=RestoreSerializer,
+        responses={200: AccountOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Put back the value a field had before the change recorded in audit "
+        "event `event` (its seq); an audited update naming the version it restored.",
     ),
     assign=extend_schema(
         request=AssignSerializer,
@@ -264,9 +392,11 @@ class ContactOutputSerializer(FieldRulesSerializer):
     title = _rule_field(serializers.CharField)
     phones = _rule_field(serializers.ListField, child=serializers.CharField())
     emails = _rule_field(serializers.ListField, child=serializers.CharField())
+    id_number = _rule_field(serializers.CharField)
     accounts = AccountRefSerializer(
         many=True, read_only=True, help_text="The linked accounts the caller can see."
     )
+    tags = TagRefSerializer(many=True, read_only=True, source="tag_list")
     owner = UserRefSerializer(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -282,6 +412,9 @@ class ContactUpdateSerializer(StrictInputSerializer):
     emails = serializers.ListField(
         child=serializers.CharField(allow_blank=True), required=False, allow_empty=True
     )
+    id_number = serializers.CharField(
+        required=False, allow_blank=True, help_text="Resident identity card number; encrypted."
+    )
     accounts = RestrictedRelatedField(Account, many=True, required=False)
 
 
@@ -296,13 +429,36 @@ class ContactCreateSerializer(ContactUpdateSerializer):
 
 
 class ContactFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method=_search(("name",)), label=gettext_lazy("Search name"))
+    filter = FilterLanguageFilter(Contact.security_type)
+    q = django_filters.CharFilter(
+        method=lambda contacts, _name, text: contacts_matching(contacts, text),
+        label=gettext_lazy("Search name, job title, accounts, phone or e-mail"),
+    )
     owner = IdFilter(field_name="owner_id")
     account = IdFilter(field_name="accounts", distinct=True)
+    tag = TagFilter(label=TAG_FILTER_LABEL)
+    tag_match = TagMatchFilter()
+    phone = django_filters.CharFilter(
+        method="filter_identifier", label=gettext_lazy("Exactly this phone, in any format")
+    )
+    email = django_filters.CharFilter(
+        method="filter_identifier", label=gettext_lazy("Exactly this e-mail address")
+    )
+    id_number = django_filters.CharFilter(
+        method="filter_identifier", label=gettext_lazy("Exactly this ID number")
+    )
 
     class Meta:
         model = Contact
         fields = ["is_active"]
+
+    def filter_identifier(self, contacts, name, value):
+        try:
+            return contacts_with_identifier(contacts, kind=name, value=value)
+        except DjangoValidationError as error:
+            raise drf_exceptions.ValidationError(
+                {name: [drf_exceptions.ErrorDetail(m, code=error.code) for m in error.messages]}
+            ) from error
 
 
 @extend_schema_view(
@@ -310,6 +466,12 @@ class ContactFilter(django_filters.FilterSet):
     retrieve=extend_schema(
         responses={200: ContactOutputSerializer, **error_responses(401, 403, 404)},
         description="The contact's details. Each read is recorded in the audit trail.",
+    ),
+    restore=extend_schema(
+        request=RestoreSerializer,
+        responses={200: ContactOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Put back the value a field had before the change recorded in audit "
+        "event `event` (its seq); an audited update naming the version it restored.",
     ),
     assign=extend_schema(
         request=AssignSerializer,

@@ -8,7 +8,19 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from rapport.core.tags import registry as tag_registry
         from rapport.identity import policy
+
+        from . import (
+            filtering,
+            search,  # noqa: F401  (registers accounts and contacts for search)
+        )
+
+        filtering.register()
+        from .models import Account, Contact
+
+        tag_registry.register(Account)
+        tag_registry.register(Contact)
 
         actions = ["view", "add", "change", "delete", "export", "import", "assign"]
         policy.register(
@@ -22,5 +34,11 @@ class CustomersConfig(AppConfig):
             "customers.contact",
             label=_("contacts"),
             actions=actions,
-            fields=["phones", "emails", "title"],
+            fields=["phones", "emails", "id_number", "title"],
+        )
+        policy.register(
+            "customers.interaction",
+            label=_("interactions and tasks"),
+            actions=["view", "add", "change", "delete", "assign"],
+            fields=["body"],
         )

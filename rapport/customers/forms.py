@@ -20,6 +20,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.forms import TablerForm
+from rapport.core.tags.models import Tag
+from rapport.core.tags.selectors import tag_tree, with_tags
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
@@ -240,6 +242,12 @@ class ContactForm(OwnerMixin, TablerForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One e-mail address per line."),
     )
+    id_number = forms.CharField(
+        label=_label(Contact, "id_number"),
+        required=False,
+        max_length=18,
+        help_text=_("Resident identity card number (18 characters). Stored encrypted."),
+    )
     accounts = forms.TypedMultipleChoiceField(
         label=_label(Contact, "accounts"),
         coerce=int,
@@ -273,6 +281,7 @@ class ContactForm(OwnerMixin, TablerForm):
                 title=contact.title,
                 phones="\n".join(contact.phones or []),
                 emails="\n".join(contact.emails or []),
+                id_number=contact.id_number,
             )
         kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
@@ -327,7 +336,11 @@ class ContactForm(OwnerMixin, TablerForm):
 
     def service_values(self) -> dict[str, Any]:
         """Keyword arguments for contact_create / contact_update (only what changed, on edit)."""
-        names = [name for name in ("name", "title", "phones", "emails") if name in self.fields]
+        names = [
+            name
+            for name in ("name", "title", "phones", "emails", "id_number")
+            if name in self.fields
+        ]
         if self.contact is not None:
             names = [name for name in names if name in self.changed_data]
         values: dict[str, Any] = {
@@ -383,9 +396,20 @@ class ListFilterForm(TablerForm):
         choices=[("", _("Active")), ("inactive", _("Inactive")), ("all", _("All"))],
     )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+    tag = forms.TypedMultipleChoiceField(
+        label=_("Tags"), required=False, coerce=int, widget=forms.CheckboxSelectMultiple
+    )
+    tag_match = forms.ChoiceField(
+        label=_("Match"),
+        required=False,
+        choices=[("", _("Any of these tags")), ("all", _("All of these tags"))],
+    )
 
     def __init__(self, data, *args, **kwargs) -> None:
         super().__init__(data, *args, **kwargs)
+        # The active tags in tree order: the filter's choices and the bulk bar's (one query).
+        self.tag_nodes = tag_tree(Tag.objects.filter(is_active=True))
+        self.fields["tag"].choices = [(node.tag.pk, node.tag.label) for node in self.tag_nodes]
         self.style_widgets()
         for field in self.fields.values():
             if isinstance(field.widget, forms.Select):
@@ -401,6 +425,17 @@ class ListFilterForm(TablerForm):
             self.is_valid()
         return self.cleaned_data.get(name) or ""
 
+    def selected_tags(self) -> list[int]:
+        """The chosen tag ids; ids of unknown or retired tags are dropped, not errors."""
+        if not self.is_bound:
+            return []
+        known = {node.tag.pk for node in self.tag_nodes}
+        chosen = []
+        for raw in self.data.getlist("tag") if hasattr(self.data, "getlist") else []:
+            if str(raw).isdigit() and int(raw) in known and int(raw) not in chosen:
+                chosen.append(int(raw))
+        return chosen
+
     def apply_common(self, records: QuerySet, user: User) -> QuerySet:
         if self.value("owner") == "me":
             records = records.filter(owner=user)
@@ -409,6 +444,9 @@ class ListFilterForm(TablerForm):
             records = records.filter(is_active=False)
         elif status != "all":
             records = records.filter(is_active=True)
+        if self.selected_tags():
+            mode = "all" if self.value("tag_match") == "all" else "any"
+            records = with_tags(records, self.selected_tags(), mode=mode)
         return records
 
     def ordering(self) -> list[str]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.crypto import EncryptedJSONField, EncryptedTextField
 from rapport.core.models import OwnedModel
 from rapport.identity.querysets import RestrictedManager
+
+from .managers import InteractionManager
 
 
 class Industry(models.TextChoices):
@@ -100,10 +104,17 @@ class Contact(OwnedModel):
 
     name = models.CharField(_("name"), max_length=120)
     title = models.CharField(_("job title"), max_length=120, blank=True)
-    phones = models.JSONField(_("phones"), default=list, blank=True)
-    emails = models.JSONField(_("e-mails"), default=list, blank=True)
+    # Personal data, encrypted at rest (AES-256-GCM, key ring); exact lookup goes through
+    # the blind index in ContactIdentifier.
+    phones = EncryptedJSONField(_("phones"), default=list, blank=True)
+    emails = EncryptedJSONField(_("e-mails"), default=list, blank=True)
+    id_number = EncryptedTextField(_("ID number"), blank=True, default="")
     accounts = models.ManyToManyField(
-        Account, verbose_name=_("accounts"), blank=True, related_name="contacts"
+        Account,
+        verbose_name=_("accounts"),
+        blank=True,
+        related_name="contacts",
+        through="AccountContact",
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -117,6 +128,390 @@ class Contact(OwnedModel):
             models.Index(fields=["owner", "-id"], name="contact_owner_idx"),
             models.Index(fields=["name", "id"], name="contact_name_idx"),
         ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdentifierKind(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("E-mail")
+    ID_NUMBER = "id_number", _("ID number")
+
+
+class ContactIdentifier(models.Model):
+    """The blind index of a contact's phones, e-mails and ID number: a keyed hash per value,
+    so "who has +8613812345678?" is one indexed lookup while the values stay encrypted."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=10, choices=IdentifierKind)
+    blind = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "blind"], name="contact_identifier_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "kind", "blind"], name="contact_identifier_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.kind}"
+
+
+class ContactRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", _("Decision maker")
+    INFLUENCER = "influencer", _("Influencer")
+    CHAMPION = "champion", _("Champion")
+    USER = "user", _("User")
+    TECHNICAL = "technical", _("Technical contact")
+    PURCHASING = "purchasing", _("Purchasing")
+    BILLING = "billing", _("Billing contact")
+    GATEKEEPER = "gatekeeper", _("Gatekeeper")
+    OTHER = "other", _("Other")
+
+
+class AccountContact(models.Model):
+    """A contact's place at an account: the role they play there (decision maker, user …).
+
+    The table is the one the plain many-to-many used before roles existed.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE)
+    role = models.CharField(_("role"), max_length=20, choices=ContactRole, blank=True)
+
+    class Meta:
+        db_table = "customers_contact_accounts"
+        verbose_name = _("contact at account")
+        verbose_name_plural = _("contacts at accounts")
+        # As the plain many-to-many had it, so the existing table and index stay as they are.
+        unique_together = [("contact", "account")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.account_id}"
+
+
+class InteractionKind(models.TextChoices):
+    CALL = "call", _("Call")
+    EMAIL = "email", _("E-mail")
+    MEETING = "meeting", _("Meeting")
+    VISIT = "visit", _("Visit")
+    SMS = "sms", _("SMS")
+    CHAT = "chat", _("Chat / WeChat")
+    NOTE = "note", _("Note")
+    TASK = "task", _("Task")
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Outcome(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NO_ANSWER = "no_answer", _("No answer")
+    LEFT_MESSAGE = "left_message", _("Left a message")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    HELD = "held", _("Held")
+    RESCHEDULED = "rescheduled", _("Rescheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    SENT = "sent", _("Sent")
+    REPLIED = "replied", _("Replied")
+    BOUNCED = "bounced", _("Bounced")
+    POSITIVE = "positive", _("Positive")
+    NEUTRAL = "neutral", _("Neutral")
+    NEGATIVE = "negative", _("Negative")
+
+
+# Which outcomes make sense for which kind of interaction (notes and tasks have none).
+OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
+    InteractionKind.CALL: (
+        Outcome.CONNECTED,
+        Outcome.NO_ANSWER,
+        Outcome.LEFT_MESSAGE,
+        Outcome.BUSY,
+        Outcome.WRONG_NUMBER,
+    ),
+    InteractionKind.EMAIL: (Outcome.SENT, Outcome.REPLIED, Outcome.BOUNCED),
+    InteractionKind.SMS: (Outcome.SENT, Outcome.REPLIED, Outcome.BOUNCED),
+    InteractionKind.CHAT: (
+        Outcome.SENT,
+        Outcome.REPLIED,
+        Outcome.POSITIVE,
+        Outcome.NEUTRAL,
+        Outcome.NEGATIVE,
+    ),
+    InteractionKind.MEETING: (
+        Outcome.HELD,
+        Outcome.RESCHEDULED,
+        Outcome.CANCELLED,
+        Outcome.POSITIVE,
+        Outcome.NEUTRAL,
+        Outcome.NEGATIVE,
+    ),
+    InteractionKind.VISIT: (
+        Outcome.HELD,
+        Outcome.RESCHEDULED,
+        Outcome.CANCELLED,
+        Outcome.POSITIVE,
+        Outcome.NEUTRAL,
+        Outcome.NEGATIVE,
+    ),
+    InteractionKind.NOTE: (),
+    InteractionKind.TASK: (),
+}
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+
+
+class Interaction(OwnedModel):
+    """Something that happened with a customer (a call, a visit …) or is to be done (a task).
+
+    It hangs on an account, a contact, or both. Whoever may see the account or the contact sees
+    its interactions ("controlled by parent"); changing one needs a grant on interactions.
+    """
+
+    security_type = "customers.interaction"
+
+    kind = models.CharField(_("type"), max_length=10, choices=InteractionKind)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("notes"), blank=True)
+    occurred_at = models.DateTimeField(_("time"))
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome, blank=True)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    participant_contacts = models.ManyToManyField(
+        Contact, verbose_name=_("other contacts present"), blank=True, related_name="+"
+    )
+    participant_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("colleagues present"),
+        blank=True,
+        related_name="+",
+    )
+    # Tasks
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority, default=Priority.NORMAL
+    )
+    remind_at = models.DateTimeField(_("reminder"), null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    follow_up_of = models.ForeignKey(
+        "self",
+        verbose_name=_("follow-up of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = InteractionManager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            # The 360 timelines: newest first, one index walk per page whatever the history.
+            models.Index(fields=["account", "-occurred_at", "-id"], name="interaction_account_idx"),
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="interaction_contact_idx"),
+            # "My tasks" / "overdue": open tasks of an assignee by due date.
+            models.Index(
+                fields=["assignee", "due_at", "id"],
+                name="interaction_open_task_idx",
+                condition=Q(kind="task", done_at__isnull=True, is_active=True),
+            ),
+            # Reminders due: the beat task scans only unsent reminders.
+            models.Index(
+                fields=["remind_at"],
+                name="interaction_reminder_idx",
+                condition=Q(reminded_at__isnull=True, done_at__isnull=True, is_active=True),
+            ),
+            models.Index(fields=["owner", "-occurred_at"], name="interaction_owner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account__isnull=False) | Q(contact__isnull=False),
+                name="interaction_has_a_customer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_task(self) -> bool:
+        return self.kind == InteractionKind.TASK
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    def is_overdue(self, now) -> bool:
+        return self.is_task and not self.is_done and self.due_at is not None and self.due_at < now
+
+
+class ConsentChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-mail")
+    WECHAT = "wechat", _("WeChat")
+    POST = "post", _("Post")
+
+
+class ConsentPurpose(models.TextChoices):
+    MARKETING = "marketing", _("Marketing")
+    SERVICE = "service", _("Service")
+    RESEARCH = "research", _("Research and surveys")
+
+
+class ConsentStatus(models.TextChoices):
+    GRANTED = "granted", _("Granted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ConsentSource(models.TextChoices):
+    WEB_FORM = "web_form", _("Web form")
+    PAPER_FORM = "paper_form", _("Signed paper form")
+    PHONE = "phone", _("Phone call")
+    EMAIL = "email", _("E-mail")
+    IN_PERSON = "in_person", _("In person")
+    EVENT = "event", _("Event sign-up")
+    CONTRACT = "contract", _("Contract")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
+
+
+# Purposes that need the person's consent before anyone contacts them (PIPL art. 13-14,
+# GDPR art. 6(1)(a)); service messages rest on the contract and stop only when withdrawn.
+OPT_IN_PURPOSES = frozenset({ConsentPurpose.MARKETING, ConsentPurpose.RESEARCH})
+
+
+class Consent(models.Model):
+    """A contact's current answer for one channel and purpose, with its evidence.
+
+    The history of answers is the contact's audit stream (every change is an audit event with
+    before/after, source and evidence); this row is the answer in force.
+    """
+
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="consents"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=ConsentChannel)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ConsentPurpose)
+    status = models.CharField(_("status"), max_length=10, choices=ConsentStatus)
+    source = models.CharField(_("source"), max_length=20, choices=ConsentSource)
+    evidence = models.CharField(_("evidence"), max_length=500, blank=True)
+    given_at = models.DateTimeField(_("time"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "channel", "purpose"], name="consent_one_per_channel_purpose"
+            )
+        ]
+        indexes = [
+            # "Who may we e-mail for marketing?": granted rows of a channel and purpose.
+            models.Index(
+                fields=["channel", "purpose", "status", "contact"], name="consent_lookup_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.channel}/{self.purpose}: {self.status}"
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    """Stored under a random name (the original name is kept in the row, never in the path)."""
+    import uuid
+    from pathlib import PurePath
+
+    from django.utils import timezone
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A file kept with an interaction (a signed quote, a call recording, a photo of a visit).
+
+    Served only through the download view, to people who may see the interaction.
+    """
+
+    interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("interaction"),
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
     def __str__(self) -> str:
         return self.name

@@ -1,22 +1,24 @@
 """Named reads of accounts and contacts. Each takes a queryset already restricted to a user.
 
-The plain substring search here is a stop-gap: the search index (Chinese + pinyin) in `core`
-replaces `accounts_matching` / `contacts_matching` in a later issue.
+`accounts_matching` / `contacts_matching` go through the search index in `core` (Chinese
+words, pinyin and initials, English prefixes, phones and e-mails by blind index).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from rapport.audit.models import AuditEvent
+from rapport.core import search
 from rapport.identity.models import Action, User
 
-from .models import Account, Contact
+from .models import Account, Contact, ContactIdentifier
 
 CUSTOMER_MODELS: dict[str, type[Account] | type[Contact]] = {
     Account.security_type: Account,
@@ -46,6 +48,7 @@ def contact_display_values(contact: Contact) -> dict[str, Any]:
         "title": contact.title,
         "phones": list(contact.phones or []),
         "emails": list(contact.emails or []),
+        "id_number": contact.id_number,
     }
 
 
@@ -54,27 +57,28 @@ def with_owner(records: QuerySet) -> QuerySet:
     return records.select_related("owner").defer("owner__password", "owner__last_login")
 
 
+# A fragment of a unified social credit code: its alphabet, and at least one digit.
+CREDIT_CODE_FRAGMENT = re.compile(r"(?=.*\d)[0-9A-HJ-NP-RTUWXY]{4,18}")
+
+
 def accounts_matching(accounts: QuerySet, text: str) -> QuerySet:
-    """Accounts whose name, short name or credit code contains `text` (any case)."""
+    """Accounts matching `text` in the search index (name, short name, credit code, city,
+    province; pinyin; phone exactly), or whose credit code starts with it."""
     text = (text or "").strip()
     if not text:
         return accounts
-    return accounts.filter(
-        Q(name__icontains=text) | Q(short_name__icontains=text) | Q(credit_code__icontains=text)
-    )
+    code = text.upper().replace(" ", "")
+    also = Q(credit_code__startswith=code) if CREDIT_CODE_FRAGMENT.fullmatch(code) else None
+    return search.filter_queryset(accounts, text, also=also)
 
 
 def contacts_matching(contacts: QuerySet, text: str) -> QuerySet:
-    """Contacts whose name, job title, a phone or an e-mail contains `text` (any case)."""
+    """Contacts matching `text` in the search index (name, job title, accounts' names;
+    pinyin; a phone or an e-mail exactly)."""
     text = (text or "").strip()
     if not text:
         return contacts
-    return contacts.filter(
-        Q(name__icontains=text)
-        | Q(title__icontains=text)
-        | Q(phones__icontains=text)
-        | Q(emails__icontains=text)
-    )
+    return search.filter_queryset(contacts, text)
 
 
 @dataclass
@@ -126,3 +130,232 @@ def recent_records(
         if key in records
     ]
     return recent[:limit]
+
+
+# --- the 360 page ----------------------------------------------------------------------------
+
+STALE_AFTER_DAYS = 90
+TIMELINE_PAGE = 20
+OPEN_TASKS_SHOWN = 10
+
+
+def interactions_for(user: User) -> QuerySet:
+    """Interactions the user may see, with what every timeline row shows, in a fixed number of
+    queries whatever the page size: owner, contact and assignee joined, participants
+    prefetched (only contacts the user may see), attachments prefetched."""
+    from .models import Attachment, Interaction
+
+    visible_contacts = Contact.objects.restrict(user, Action.VIEW).only("pk", "name")
+    return (
+        Interaction.objects.restrict(user, Action.VIEW)
+        .select_related("owner", "contact", "account", "assignee", "done_by")
+        .defer(
+            "owner__password",
+            "assignee__password",
+            "done_by__password",
+            "contact__phones",
+            "contact__emails",
+            "contact__id_number",
+        )
+        .prefetch_related(
+            Prefetch(
+                "participant_contacts", queryset=visible_contacts, to_attr="visible_participants"
+            ),
+            Prefetch(
+                "participant_users", queryset=User.objects.only("pk", "username", "display_name")
+            ),
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.filter(is_active=True).only(
+                    "pk", "interaction_id", "name", "size", "content_type"
+                ),
+                to_attr="active_attachments",
+            ),
+        )
+    )
+
+
+def timeline(interactions: QuerySet) -> QuerySet:
+    """What happened, newest first: every active interaction, and tasks once they are done."""
+    return interactions.filter(is_active=True).exclude(kind="task", done_at__isnull=True)
+
+
+def open_tasks(interactions: QuerySet) -> QuerySet:
+    return interactions.filter(kind="task", is_active=True, done_at__isnull=True).order_by(
+        F("due_at").asc(nulls_last=True), "id"
+    )
+
+
+@dataclass
+class FieldChange:
+    """Who last changed a field of a record, and when (read from the audit stream)."""
+
+    who: str
+    at: datetime
+
+
+def last_changes(record: Account | Contact, fields: Iterable[str]) -> dict[str, FieldChange]:
+    """For each field, the latest audit event that changed it (creation counts), one query per
+    field on the (object_type, object_id, seq) index."""
+    found: dict[str, FieldChange] = {}
+    for field in fields:
+        event = (
+            AuditEvent.objects.filter(
+                object_type=record.security_type,
+                object_id=str(record.pk),
+                changes__has_key=field,
+            )
+            .select_related("actor")
+            .only("at", "actor_repr", "actor__username", "actor__display_name")
+            .order_by("-seq")
+            .first()
+        )
+        if event is not None:
+            who = str(event.actor) if event.actor_id and event.actor else event.actor_repr
+            found[field] = FieldChange(who=who, at=event.at)
+    return found
+
+
+@dataclass
+class QualityHint:
+    code: str
+    message: str
+
+
+def quality_hints(
+    record: Account | Contact,
+    *,
+    last_interaction_at: datetime | None,
+    contact_count: int | None = None,
+    now: datetime | None = None,
+) -> list[QualityHint]:
+    """What is missing or stale on a customer record, as people would put it."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    now = now or timezone.now()
+    hints: list[QualityHint] = []
+    if isinstance(record, Account):
+        if not record.phone:
+            hints.append(QualityHint("missing_phone", _("No phone number.")))
+        if not record.credit_code:
+            hints.append(QualityHint("missing_credit_code", _("No unified social credit code.")))
+        if not record.industry:
+            hints.append(QualityHint("missing_industry", _("No industry.")))
+        if contact_count == 0:
+            hints.append(QualityHint("no_contacts", _("No contacts yet.")))
+    else:
+        if not record.phones:
+            hints.append(QualityHint("missing_phone", _("No phone number.")))
+        if not record.emails:
+            hints.append(QualityHint("missing_email", _("No e-mail address.")))
+    if last_interaction_at is None:
+        hints.append(QualityHint("no_interactions", _("No interaction logged yet.")))
+    elif (now - last_interaction_at).days >= STALE_AFTER_DAYS:
+        hints.append(
+            QualityHint(
+                "stale",
+                _("No interaction for %(days)d days.") % {"days": (now - last_interaction_at).days},
+            )
+        )
+    return hints
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def contactable(contacts: QuerySet, *, channel: str, purpose: str) -> QuerySet:
+    """The contacts that may be reached over `channel` for `purpose`: for marketing and
+    research only those who granted it; for service everyone who has not withdrawn it.
+    Everything that contacts people (campaigns, surveys, automated messages) filters
+    through this."""
+    from .models import OPT_IN_PURPOSES, Consent, ConsentStatus
+
+    answers = Consent.objects.filter(contact=OuterRef("pk"), channel=channel, purpose=purpose)
+    if purpose in OPT_IN_PURPOSES:
+        return contacts.filter(Exists(answers.filter(status=ConsentStatus.GRANTED)))
+    return contacts.exclude(Exists(answers.filter(status=ConsentStatus.WITHDRAWN)))
+
+
+def consent_allows(contact: Contact, *, channel: str, purpose: str) -> bool:
+    """Whether one contact may be reached over `channel` for `purpose` (see `contactable`)."""
+    return contactable(
+        Contact.objects.filter(pk=contact.pk), channel=channel, purpose=purpose
+    ).exists()
+
+
+@dataclass
+class ConsentCell:
+    channel: str
+    purpose: str
+    purpose_label: str
+    consent: Any  # the Consent row, or None when the person was never asked
+    allowed: bool
+
+
+def consent_matrix(contact: Contact) -> list[dict[str, Any]]:
+    """The contact's answers as rows per channel, one cell per purpose (one query)."""
+    from .models import OPT_IN_PURPOSES, ConsentChannel, ConsentPurpose, ConsentStatus
+
+    answers = {(c.channel, c.purpose): c for c in contact.consents.select_related("recorded_by")}
+    rows = []
+    for channel in ConsentChannel:
+        cells = []
+        for purpose in ConsentPurpose:
+            consent = answers.get((channel.value, purpose.value))
+            status = consent.status if consent else None
+            allowed = (
+                status == ConsentStatus.GRANTED
+                if purpose in OPT_IN_PURPOSES
+                else status != ConsentStatus.WITHDRAWN
+            )
+            cells.append(
+                ConsentCell(channel.value, purpose.value, str(purpose.label), consent, allowed)
+            )
+        rows.append({"channel": channel.value, "label": channel.label, "cells": cells})
+    return rows
+
+
+def contacts_with_identifier(contacts: QuerySet, *, kind: str, value: str) -> QuerySet:
+    """Contacts holding exactly this phone, e-mail or ID number, found through the blind
+    index (the values themselves are encrypted). Raises ValidationError for a malformed one."""
+    from .validators import (
+        identifier_blind,
+        normalize_email,
+        normalize_id_number,
+        normalize_phone,
+    )
+
+    normalize = {
+        "phone": normalize_phone,
+        "email": normalize_email,
+        "id_number": normalize_id_number,
+    }[kind]
+    normalized = normalize(value)
+    if not normalized:
+        return contacts
+    return contacts.filter(
+        pk__in=ContactIdentifier.objects.filter(
+            kind=kind, blind=identifier_blind(kind, normalized)
+        ).values("contact_id")
+    )
+
+
+def contacts_sharing_identifiers(user: User, contact: Contact, limit: int = 5) -> list[Contact]:
+    """Other contacts the user may see with the same phone, e-mail or ID number (a duplicate
+    hint on the 360 page; two queries)."""
+    mine = ContactIdentifier.objects.filter(contact=contact).values_list("kind", "blind")
+    condition = Q()
+    for kind, blind in mine:
+        condition |= Q(kind=kind, blind=blind)
+    if not condition:
+        return []
+    others = (
+        ContactIdentifier.objects.filter(condition).exclude(contact=contact).values("contact_id")
+    )
+    return list(
+        Contact.objects.restrict(user, Action.VIEW)
+        .filter(pk__in=others)
+        .only("pk", "name")
+        .order_by("name", "id")[:limit]
+    )

@@ -1,15 +1,16 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import detail_views, tag_views, views
 
 app_name = "customers"
+KIND = "(?P<kind>accounts|contacts)"
 
 # Under /customers/: allauth owns /accounts/.
 urlpatterns = [
     path("customers/accounts/", views.account_list, name="account_list"),
     path("customers/accounts/new/", views.account_create, name="account_create"),
     path("customers/accounts/lookup/", views.account_lookup, name="account_lookup"),
-    path("customers/accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("customers/accounts/<int:pk>/", detail_views.account_detail, name="account_detail"),
     path("customers/accounts/<int:pk>/history/", views.account_history, name="account_history"),
     path("customers/accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path(
@@ -24,7 +25,7 @@ urlpatterns = [
     ),
     path("customers/contacts/", views.contact_list, name="contact_list"),
     path("customers/contacts/new/", views.contact_create, name="contact_create"),
-    path("customers/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
+    path("customers/contacts/<int:pk>/", detail_views.contact_detail, name="contact_detail"),
     path("customers/contacts/<int:pk>/history/", views.contact_history, name="contact_history"),
     path("customers/contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path(
@@ -37,4 +38,65 @@ urlpatterns = [
         views.contact_reactivate,
         name="contact_reactivate",
     ),
+    re_path(
+        rf"^customers/{KIND}/(?P<pk>[0-9]+)/timeline/$",
+        detail_views.timeline_more,
+        name="timeline_more",
+    ),
+    re_path(
+        rf"^customers/{KIND}/(?P<pk>[0-9]+)/history/restore/$",
+        views.record_restore,
+        name="record_restore",
+    ),
+    re_path(
+        rf"^customers/{KIND}/(?P<pk>[0-9]+)/log/$",
+        detail_views.interaction_log,
+        name="interaction_log",
+    ),
+    re_path(
+        rf"^customers/{KIND}/(?P<pk>[0-9]+)/tasks/new/$", detail_views.task_add, name="task_add"
+    ),
+    path(
+        "customers/accounts/<int:pk>/contacts/<int:contact_pk>/role/",
+        detail_views.contact_role,
+        name="contact_role",
+    ),
+    path("customers/tasks/", detail_views.task_list, name="task_list"),
+    path(
+        "customers/attachments/<int:pk>/",
+        detail_views.attachment_download,
+        name="attachment_download",
+    ),
+    path(
+        "customers/attachments/<int:pk>/remove/",
+        detail_views.attachment_remove,
+        name="attachment_remove",
+    ),
+    path(
+        "customers/interactions/<int:pk>/attach/",
+        detail_views.attachment_add,
+        name="attachment_add",
+    ),
+    path(
+        "customers/contacts/<int:pk>/consent/",
+        detail_views.consent_record,
+        name="consent_record",
+    ),
+    path(
+        "customers/contacts/<int:pk>/consent/withdraw/",
+        detail_views.consent_withdraw,
+        name="consent_withdraw",
+    ),
+    path("customers/tasks/<int:pk>/done/", detail_views.task_complete, name="task_complete"),
+    path(
+        "customers/interactions/<int:pk>/edit/",
+        detail_views.interaction_edit,
+        name="interaction_edit",
+    ),
+    path(
+        "customers/interactions/<int:pk>/delete/",
+        detail_views.interaction_delete,
+        name="interaction_delete",
+    ),
+    re_path(rf"^customers/{KIND}/tag/$", tag_views.records_tag, name="records_tag"),
 ]

@@ -94,3 +94,48 @@ def normalize_website(value: str) -> str:
             _("“%(value)s” is not a valid web address.") % {"value": value}, code="website_invalid"
         ) from error
     return text
+
+
+# GB 11643-1999: 17 digits (region, birth date, sequence) and a check character.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def id_check_char(first17: str) -> str:
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def normalize_id_number(value: str) -> str:
+    """An 18-character resident identity card number, upper-cased, with its check character
+    and birth date verified; or a ValidationError saying what is wrong."""
+    import datetime
+
+    text = (value or "").strip().upper().replace(" ", "")
+    if not text:
+        return ""
+    if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
+        raise ValidationError(
+            _("An ID number has 17 digits and a check digit or X (18 characters)."),
+            code="id_number_format",
+        )
+    try:
+        born = datetime.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        born = None
+    if born is None or not datetime.date(1900, 1, 1) <= born <= datetime.date.today():
+        raise ValidationError(
+            _("The birth date in this ID number is not a real date."), code="id_number_birth"
+        )
+    if id_check_char(text[:17]) != text[17]:
+        raise ValidationError(
+            _("The last character of this ID number does not match (check digit)."),
+            code="id_number_check_digit",
+        )
+    return text
+
+
+def identifier_blind(kind: str, value: str) -> str:
+    """The blind index of a normalised phone, e-mail or ID number (e-mails in lower case)."""
+    from rapport.core.blind import blind_index
+
+    return blind_index(value.lower() if kind == "email" else value, purpose=kind)

@@ -24,8 +24,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.audit.models import AuditEvent
-from rapport.core import errors
+from rapport.core import errors, trail
 from rapport.core.paging import cursor_page
+from rapport.core.tags.models import Tag
+from rapport.core.tags.selectors import attach_tags
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
@@ -38,7 +40,7 @@ from .forms import (
     lookup_label,
     parse_record_id,
 )
-from .models import Account, Contact
+from .models import Account, ConsentChannel, ConsentPurpose, ConsentStatus, Contact, ContactRole
 from .querysets import (
     account_display_values,
     accounts_matching,
@@ -58,6 +60,7 @@ ACTION_LABELS = {
     "deactivate": gettext_lazy("Deactivated"),
     "reactivate": gettext_lazy("Reactivated"),
     "assign": gettext_lazy("Owner changed"),
+    "consent": gettext_lazy("Consent changed"),
 }
 
 
@@ -82,6 +85,16 @@ def _require_grant(user: User, object_type: str, action: str) -> None:
 
 
 def _label(model: type[models.Model], name: str) -> str:
+    if name == "tags":
+        return _("Tags")
+    if name == "account_role":
+        return _("Role at account")
+    if name.startswith("consent."):  # consent.<channel>.<purpose>
+        _prefix, channel, purpose = (name.split(".") + ["", ""])[:3]
+        return _("Consent: %(channel)s, %(purpose)s") % {
+            "channel": dict(ConsentChannel.choices).get(channel, channel),
+            "purpose": dict(ConsentPurpose.choices).get(purpose, purpose),
+        }
     try:
         return capfirst(model._meta.get_field(name).verbose_name)
     except Exception:  # a field that no longer exists still has history
@@ -122,6 +135,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     filters = AccountFilterForm(request.GET)
     accounts = filters.apply(with_owner(Account.objects.restrict(user, Action.VIEW)), user)
     page = cursor_page(request, accounts, ordering=filters.ordering(), page_size=PAGE_SIZE)
+    attach_tags(page.items)  # one query for the whole page
     rows = [
         {"account": account, "values": _shown(user, ACCOUNT, account_display_values(account))}
         for account in page.items
@@ -144,6 +158,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
             "hidden": _hidden_fields(user, ACCOUNT),
             "parent": parent,
             "can_add": policy.has_grant(user, ACCOUNT, Action.ADD),
+            "can_tag": policy.has_grant(user, ACCOUNT, Action.CHANGE),
+            "kind": "accounts",
         },
     )
 
@@ -161,6 +177,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         user,
     )
     page = cursor_page(request, contacts, ordering=filters.ordering(), page_size=PAGE_SIZE)
+    attach_tags(page.items)  # one query for the whole page
     rows = [
         {"contact": contact, "values": _shown(user, CONTACT, contact_display_values(contact))}
         for contact in page.items
@@ -178,6 +195,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "hidden": _hidden_fields(user, CONTACT),
             "account": account,
             "can_add": policy.has_grant(user, CONTACT, Action.ADD),
+            "can_tag": policy.has_grant(user, CONTACT, Action.CHANGE),
+            "kind": "contacts",
         },
     )
 
@@ -213,81 +232,6 @@ def _detail_common(user: User, record: Account | Contact) -> dict[str, Any]:
     }
 
 
-@login_required
-@domain_errors
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
-    account = policy.get_for(user, Action.VIEW, Account, pk)
-    services.record_viewed(actor=user, record=account)
-    visible_accounts = Account.objects.restrict(user, Action.VIEW)
-    parent = None
-    if account.parent_id:
-        parent = visible_accounts.filter(pk=account.parent_id).only("pk", "name").first()
-    subsidiaries = list(
-        visible_accounts.filter(parent=account)
-        .only("pk", "name", "province", "city", "is_active")
-        .order_by("name", "id")[: RELATED_LIMIT + 1]
-    )
-    contacts = list(
-        Contact.objects.restrict(user, Action.VIEW)
-        .filter(accounts=account)
-        .only("pk", "name", "title", "phones", "emails", "is_active")
-        .order_by("name", "id")[: RELATED_LIMIT + 1]
-    )
-    contact_rows = [
-        {"contact": contact, "values": _shown(user, CONTACT, contact_display_values(contact))}
-        for contact in contacts[:RELATED_LIMIT]
-    ]
-    return render(
-        request,
-        "customers/account_detail.html",
-        {
-            "account": account,
-            "tab": "details",
-            "fields": _fields_for_display(
-                Account, _shown(user, ACCOUNT, account_display_values(account))
-            ),
-            "parent": parent,
-            "subsidiaries": subsidiaries[:RELATED_LIMIT],
-            "more_subsidiaries": len(subsidiaries) > RELATED_LIMIT,
-            "contact_rows": contact_rows,
-            "more_contacts": len(contacts) > RELATED_LIMIT,
-            "contact_hidden": _hidden_fields(user, CONTACT),
-            "can_add_contact": policy.has_grant(user, CONTACT, Action.ADD),
-            **_detail_common(user, account),
-        },
-    )
-
-
-@login_required
-@domain_errors
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
-    contact = policy.get_for(user, Action.VIEW, Contact, pk)
-    services.record_viewed(actor=user, record=contact)
-    accounts = []
-    if "accounts" not in _hidden_fields(user, CONTACT):
-        accounts = list(
-            Account.objects.restrict(user, Action.VIEW)
-            .filter(contacts=contact)
-            .only("pk", "name", "province", "city", "is_active")
-            .order_by("name", "id")
-        )
-    return render(
-        request,
-        "customers/contact_detail.html",
-        {
-            "contact": contact,
-            "tab": "details",
-            "fields": _fields_for_display(
-                Contact, _shown(user, CONTACT, contact_display_values(contact))
-            ),
-            "accounts": accounts,
-            **_detail_common(user, contact),
-        },
-    )
-
-
 # --- history ---------------------------------------------------------------------------------
 
 
@@ -300,6 +244,7 @@ class _HistoryValues:
         self.rules = policy.field_rules(user, model.security_type)
         user_ids: set[int] = set()
         account_ids: set[int] = set()
+        tag_ids: set[int] = set()
         for event in events:
             for field, change in (event.changes or {}).items():
                 for value in change if isinstance(change, list) else [change]:
@@ -309,7 +254,10 @@ class _HistoryValues:
                         user_ids |= ints
                     elif field in ("parent", "accounts"):
                         account_ids |= ints
+                    elif field == "tags":
+                        tag_ids |= ints
         self.users = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
+        self.tags = {tag.pk: tag.label for tag in Tag.objects.filter(pk__in=tag_ids)}
         self.accounts = {
             a.pk: a.name
             for a in Account.objects.restrict(user, Action.VIEW)
@@ -328,6 +276,12 @@ class _HistoryValues:
             return self.users.get(value, f"#{value}")
         if field in ("parent", "accounts"):
             return self.accounts.get(value, _("an account you cannot see"))
+        if field == "tags":
+            return self.tags.get(value, f"#{value}")
+        if field == "account_role":
+            return str(dict(ContactRole.choices).get(value, value))
+        if field.startswith("consent."):
+            return str(dict(ConsentStatus.choices).get(value, value))
         try:
             choices = dict(self.model._meta.get_field(field).flatchoices)
         except Exception:
@@ -341,6 +295,7 @@ class _HistoryValues:
             if rule == FieldRule.Rule.HIDDEN:
                 continue
             old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
+            old, new = trail.unseal(old), trail.unseal(new)
             if rule == FieldRule.Rule.MASKED:
                 old, new = policy.mask_value(old), policy.mask_value(new)
             if event.action == "create" and new in (None, "", []):
@@ -370,15 +325,23 @@ def _history(request: HttpRequest, model, pk: int, template: str, name: str) -> 
         events = events.exclude(action="view")
     page = cursor_page(request, events, ordering=["-seq"], page_size=PAGE_SIZE)
     values = _HistoryValues(user, model, page.items)
-    rows = [
-        {
-            "event": event,
-            "who": str(event.actor) if event.actor_id and event.actor else event.actor_repr,
-            "action": ACTION_LABELS.get(event.action, event.action),
-            "changes": values.changes(event),
-        }
-        for event in page.items
-    ]
+    restorable: set[str] = set()
+    if policy.can(user, Action.CHANGE, record):
+        fields = services.RESTORABLE[model.security_type]
+        restorable = set(policy.writable_fields(user, model.security_type, fields))
+    rows = []
+    for event in page.items:
+        changes = values.changes(event)
+        for change in changes:
+            change["restorable"] = event.action == "update" and change["field"] in restorable
+        rows.append(
+            {
+                "event": event,
+                "who": str(event.actor) if event.actor_id and event.actor else event.actor_repr,
+                "action": ACTION_LABELS.get(event.action, event.action),
+                "changes": changes,
+            }
+        )
     return render(
         request,
         template,
@@ -398,6 +361,33 @@ def _history(request: HttpRequest, model, pk: int, template: str, name: str) -> 
 @domain_errors
 def account_history(request: HttpRequest, pk: int) -> HttpResponse:
     return _history(request, Account, pk, "customers/account_history.html", "account")
+
+
+@login_required
+@require_POST
+@domain_errors
+def record_restore(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Put back a field's value from before a change on the history tab (an audited update)."""
+    model = Account if kind == "accounts" else Contact
+    record = policy.get_for(request.user, Action.CHANGE, model, pk)
+    try:
+        services.record_restore(
+            actor=request.user,
+            record=record,
+            event_seq=int(request.POST.get("event", "0") or 0),
+            field=request.POST.get("field", ""),
+        )
+    except (ValidationError, ValueError) as error:
+        message = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("“%(field)s” is back to its earlier value.")
+            % {"field": _label(model, request.POST.get("field", ""))},
+        )
+    name = "customers:account_history" if model is Account else "customers:contact_history"
+    return redirect(reverse(name, kwargs={"pk": record.pk}))
 
 
 @login_required

@@ -12,6 +12,8 @@ router.register("account-requests", api.AccountRequestViewSet, basename="api-acc
 router.register("me/tokens", api.MyTokenViewSet, basename="api-my-token")
 router.register("me/sessions", api.MySessionViewSet, basename="api-my-session")
 router.register("shares", api.ShareViewSet, basename="api-share")
+router.register("tags", api.TagViewSet, basename="api-tag")
+router.register("views", api.SavedViewViewSet, basename="api-saved-view")
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),

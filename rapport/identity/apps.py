@@ -10,7 +10,18 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import receivers  # noqa: F401  (audit of logins, logouts and MFA changes)
+        from rapport.core import access
+
+        from . import (
+            policy,
+            receivers,  # noqa: F401  (audit of logins, logouts and MFA changes)
+        )
+
+        # Core services (tags) check permissions through this door: core cannot import us.
+        access.register_policy(
+            can=policy.can,
+            restrict=lambda user, action, model: model._default_manager.restrict(user, action),
+        )
 
         post_migrate.connect(_sync_builtin_roles, sender=self)
 

@@ -10,6 +10,8 @@ USER = "identity.user"
 ROLE = "identity.role"
 AUDIT_EVENT = "audit.event"
 AUDIT_ALERT = "audit.alert"
+TAG = "core.tag"
+INTERACTION = "customers.interaction"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -39,6 +41,12 @@ def _customer(actions: dict[str, str]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _interactions(actions: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Grants on interactions and tasks. Seeing them also follows from seeing their customer
+    (controlled by parent); these grants add the ones the role's scope covers by owner."""
+    return [(INTERACTION, action, scope) for action, scope in actions.items()]
+
+
 # code -> list of (object type, action, scope); field rules: code -> [(type, field, rule)]
 BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     "administrator": [
@@ -53,9 +61,12 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_EVENT, "export", "all"),
         (AUDIT_ALERT, "view", "all"),
         (AUDIT_ALERT, "manage", "all"),
+        *_interactions(dict.fromkeys(("view", "add", "change", "delete", "assign"), "all")),
+        (TAG, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
+        *_interactions({"view": "all"}),
         (USER, "view", "all"),
         (ROLE, "view", "all"),
         (AUDIT_EVENT, "view", "all"),
@@ -74,15 +85,28 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
                 "assign": "department",
             }
         ),
+        *_interactions(
+            {
+                "view": "department",
+                "add": "own",
+                "change": "department",
+                "delete": "department",
+                "assign": "department",
+            }
+        ),
         (USER, "view", "department"),
     ],
     "sales_rep": [
         *_customer({"view": "own", "add": "own", "change": "own"}),
+        *_interactions({"view": "own", "add": "own", "change": "own", "delete": "own"}),
         (USER, "view", "own"),
     ],
     "customer_manager": [
         *_customer(
             {"view": "team", "add": "team", "change": "team", "export": "team", "assign": "team"}
+        ),
+        *_interactions(
+            {"view": "team", "add": "own", "change": "team", "delete": "own", "assign": "team"}
         ),
         (USER, "view", "team"),
     ],
@@ -90,22 +114,28 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         *_customer({"view": "all"}),
         (CONTACT, "add", "own"),
         (CONTACT, "change", "own"),
+        *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
     ],
     "service_manager": [
         *_customer(
             {"view": "all", "add": "department", "change": "department", "assign": "department"}
         ),
+        *_interactions(
+            {"view": "department", "add": "own", "change": "department", "assign": "department"}
+        ),
         (USER, "view", "department"),
     ],
     "marketer": [
         *_customer({"view": "all", "export": "all"}),
+        *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
     ],
     "finance": [
         (ACCOUNT, "view", "all"),
         (ACCOUNT, "export", "all"),
         (CONTACT, "view", "all"),
+        *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
     ],
 }
@@ -114,9 +144,19 @@ BUILTIN_FIELD_RULES: dict[str, list[tuple[str, str, str]]] = {
     "auditor": [
         (CONTACT, "phones", "masked"),
         (CONTACT, "emails", "masked"),
+        (CONTACT, "id_number", "masked"),
         (ACCOUNT, "phone", "masked"),
     ],
-    "marketer": [(CONTACT, "phones", "masked")],
-    "finance": [(CONTACT, "phones", "masked"), (CONTACT, "emails", "masked")],
-    "service_agent": [(ACCOUNT, "credit_code", "readonly")],
+    "marketer": [(CONTACT, "phones", "masked"), (CONTACT, "id_number", "hidden")],
+    "finance": [
+        (CONTACT, "phones", "masked"),
+        (CONTACT, "emails", "masked"),
+        (CONTACT, "id_number", "masked"),
+    ],
+    "service_agent": [(ACCOUNT, "credit_code", "readonly"), (CONTACT, "id_number", "masked")],
+    # ID numbers are entered by whoever owns the customer relationship (KYC); sales and
+    # service managers see their shape only.
+    "sales_rep": [(CONTACT, "id_number", "masked")],
+    "sales_manager": [(CONTACT, "id_number", "masked")],
+    "service_manager": [(CONTACT, "id_number", "masked")],
 }

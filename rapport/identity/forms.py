@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.forms import TablerForm
+from rapport.core.tags.models import Colour, Tag
 
 from .models import Department, FieldRule, Role, Scope, Team, User
 
@@ -325,3 +326,60 @@ class AccountRequestForm(TablerForm):
 
 class DecisionForm(TablerForm):
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
+
+
+# --- tags ----------------------------------------------------------------------------------
+
+
+class TagParentField(forms.ModelChoiceField):
+    """Active tags in tree order, indented by depth; empty means "at the top"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Tag.objects.filter(is_active=True).order_by("path"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("empty_label", _("— none (top level) —"))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj: Tag) -> str:
+        return f"{'— ' * obj.depth}{obj.label}"
+
+
+class TagForm(TablerForm):
+    """Create or edit a tag. The service checks names, colours, cycles and depth."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=60,
+        required=False,
+        help_text=_("As your company writes it, e.g. 制造业."),
+    )
+    name_en = forms.CharField(
+        label=_("English name"),
+        max_length=60,
+        required=False,
+        help_text=_("Optional; shown to people who use Rapport in English."),
+    )
+    # A plain text field behind the swatches: the service names a colour it does not know.
+    colour = forms.CharField(
+        label=_("Colour"),
+        required=False,
+        initial=Colour.BLUE,
+        widget=forms.RadioSelect(choices=Colour.choices),
+    )
+    parent = TagParentField(label=_("Parent tag"))
+
+    def __init__(self, *args, tag: Tag | None = None, **kwargs):
+        if tag is not None:
+            initial = {
+                "name": tag.name,
+                "name_en": tag.name_en,
+                "colour": tag.colour,
+                "parent": tag.parent_id,
+            }
+            kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
+        self.fields["colour"].widget.attrs["class"] = "form-colorinput-input"
+        if tag is not None:  # not under itself: the service would refuse it anyway
+            self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(
+                path__startswith=tag.path
+            )

@@ -350,3 +350,42 @@ class AccountRequest(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.username}>"
+
+
+class SavedView(TimeStampedModel):
+    """A list as someone likes to see it: a filter (filter-language tree), columns and sort,
+    kept for themselves or shared with a team."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="saved_views",
+    )
+    object_type = models.CharField(_("list"), max_length=60)
+    name = models.CharField(_("name"), max_length=120)
+    filter = models.JSONField(_("filter"), default=dict, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    ordering = models.CharField(_("sort"), max_length=60, blank=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("shared with team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "object_type", "name"], name="saved_view_unique_name"
+            )
+        ]
+        indexes = [models.Index(fields=["object_type", "team"], name="saved_view_team_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -49,6 +49,13 @@ register(
     label=_("roles"),
     actions=[Action.VIEW, Action.MANAGE],
 )
+# The tag tree: everyone signed in reads it; `manage` creates, renames, moves and retires
+# tags. Putting tags on a record is a change to that record and needs no grant here.
+register(
+    "core.tag",
+    label=_("tags"),
+    actions=[Action.MANAGE],
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ urlpatterns = [
     path("admin/teams/<int:pk>/", views.team_detail, name="team_detail"),
     path("admin/roles/", views.role_list, name="role_list"),
     path("admin/roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("admin/tags/", views.tag_list, name="tag_list"),
+    path("admin/tags/<int:pk>/", views.tag_edit, name="tag_edit"),
+    path("admin/tags/<int:pk>/deactivate/", views.tag_deactivate, name="tag_deactivate"),
+    path("admin/tags/<int:pk>/reactivate/", views.tag_reactivate, name="tag_reactivate"),
     path("admin/requests/", views.request_list, name="request_list"),
     path("admin/requests/<int:pk>/decide/", views.request_decide, name="request_decide"),
 ]

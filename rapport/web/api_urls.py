@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api
@@ -5,4 +6,7 @@ from . import api
 router = SimpleRouter(use_regex_path=False)
 router.register("jobs", api.JobViewSet, basename="api-job")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("search/", api.SearchView.as_view(), name="api-search"),
+    *router.urls,
+]

@@ -10,8 +10,10 @@ def navigation(request):
         "nav": {
             "accounts": policy.has_grant(user, "customers.account", "view"),
             "contacts": policy.has_grant(user, "customers.contact", "view"),
+            "tasks": policy.has_grant(user, "customers.interaction", "view"),
             "users": policy.has_grant(user, "identity.user", "manage"),
             "roles": policy.has_grant(user, "identity.role", "view"),
+            "tags": policy.has_grant(user, "core.tag", "manage"),
             "audit": policy.has_grant(user, "audit.event", "view"),
             "alerts": policy.has_grant(user, "audit.alert", "view"),
         }

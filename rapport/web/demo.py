@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
+from rapport.core import search
+from rapport.core.tags import services as tag_services
+from rapport.core.tags.models import Tag
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, Industry, LifecycleStage, Tier
 from rapport.customers.validators import USCC_ALPHABET, uscc_check_char
@@ -1060,11 +1063,13 @@ def bulk_generate(
     data: DemoData,
     batch_size: int = 5000,
     progress: Progress | None = None,
+    index: bool = True,
 ) -> dict[str, int]:
     """Insert accounts and contacts with batched `bulk_create`, one transaction per batch.
 
     Bypasses the services and their per-record audit events (the caller records one summary
-    event). Contacts belong to the owner of their account and are linked to it.
+    event). Contacts belong to the owner of their account and are linked to it. Each batch
+    is added to the search index in the same transaction (unless `index` is false).
     """
     link_model = Contact.accounts.through
     batches = max(1, -(-accounts // batch_size))
@@ -1106,9 +1111,87 @@ def bulk_generate(
                     for contact, pick in zip(new_contacts, picks, strict=True)
                 ]
             )
+            if index:  # bulk_create emits no events: index the batch in its transaction
+                search.refresh(Account.security_type, [account.pk for account in created])
+                search.refresh(Contact.security_type, [contact.pk for contact in new_contacts])
         made["accounts"] += size
         made["contacts"] += contact_count
         made["links"] += contact_count
         if progress:
             progress(made["accounts"], made["contacts"], accounts)
+    return made
+
+
+# --- tags -------------------------------------------------------------------------------------
+
+# (name, English name, colour, parent name): the small demo's bilingual tag tree.
+DEMO_TAGS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("行业", "Industry", "blue", None),
+    ("制造业", "Manufacturing", "orange", "行业"),
+    ("信息技术", "Information technology", "azure", "行业"),
+    ("金融", "Finance", "green", "行业"),
+    ("零售", "Retail", "pink", "行业"),
+    ("来源", "Source", "teal", None),
+    ("展会", "Trade fair", "cyan", "来源"),
+    ("官网", "Website", "indigo", "来源"),
+    ("转介绍", "Referral", "lime", "来源"),
+    ("电话营销", "Cold call", "yellow", "来源"),
+    ("VIP", "", "purple", None),
+    ("重点跟进", "Follow up", "red", None),
+)
+INDUSTRY_TAGS = {
+    Industry.MANUFACTURING: "制造业",
+    Industry.TECHNOLOGY: "信息技术",
+    Industry.FINANCE: "金融",
+    Industry.RETAIL: "零售",
+}
+SOURCE_TAGS = ("展会", "官网", "转介绍", "电话营销")
+
+
+def build_tags(*, admin: User) -> dict[str, Tag]:
+    """Create the demo tag tree through the services (as `admin`); idempotent."""
+    tags: dict[str, Tag] = {}
+    for name, name_en, colour, parent_name in DEMO_TAGS:
+        parent = tags[parent_name] if parent_name else None
+        existing = Tag.objects.filter(parent=parent, name=name).first()
+        tags[name] = existing or tag_services.tag_create(
+            actor=admin, name=name, name_en=name_en, colour=colour, parent=parent
+        )
+    return tags
+
+
+def tag_demo_records(*, owners: list[User], tags: dict[str, Tag], data: DemoData) -> int:
+    """Tag the owners' accounts and contacts as their owners would (bulk, through the
+    services, each change audited): industry from the account, a lead source for most,
+    VIP for strategic accounts, follow-up for accounts at risk. Returns the links made."""
+    made = 0
+    with transaction.atomic():
+        for owner in owners:
+            chosen: dict[str, list] = {}
+            for account in Account.objects.filter(owner=owner).order_by("id"):
+                names = []
+                if account.industry in INDUSTRY_TAGS:
+                    names.append(INDUSTRY_TAGS[account.industry])
+                if data.rng.random() < 0.6:
+                    names.append(data.rng.choice(SOURCE_TAGS))
+                if account.tier == Tier.A:
+                    names.append("VIP")
+                if account.lifecycle_stage == LifecycleStage.AT_RISK:
+                    names.append("重点跟进")
+                for name in names:
+                    chosen.setdefault(name, []).append(account)
+            for name, accounts in chosen.items():
+                made += len(
+                    tag_services.records_tag(actor=owner, records=accounts, tags=[tags[name]])
+                )
+            contacts_by_tag: dict[str, list] = {}
+            for contact in Contact.objects.filter(owner=owner).order_by("id"):
+                if data.rng.random() < 0.4:
+                    contacts_by_tag.setdefault(data.rng.choice(SOURCE_TAGS), []).append(contact)
+                if data.rng.random() < 0.1:
+                    contacts_by_tag.setdefault("VIP", []).append(contact)
+            for name, contacts in contacts_by_tag.items():
+                made += len(
+                    tag_services.records_tag(actor=owner, records=contacts, tags=[tags[name]])
+                )
     return made

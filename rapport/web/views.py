@@ -1,4 +1,4 @@
-"""Home page, language switch and the shared job progress component."""
+"""Home page, global search, language switch and the shared job progress component."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from rapport.audit.models import Alert
+from rapport.core import search as search_index
 from rapport.core.models import Job
 from rapport.customers.models import Account, Contact
 from rapport.customers.querysets import RecentRecord, recent_records
@@ -27,6 +28,11 @@ DETAIL_URLS = {
     Account.security_type: "customers:account_detail",
     Contact.security_type: "customers:contact_detail",
 }
+LIST_URLS = {
+    Account.security_type: "customers:account_list",
+    Contact.security_type: "customers:contact_list",
+}
+SEARCH_HITS_PER_TYPE = 10
 
 
 def _visible_counts(user) -> dict[str, int | None]:
@@ -95,3 +101,19 @@ def job_progress(request, pk: int):
     """The progress bar of one of the user's jobs (htmx polls it)."""
     job = get_object_or_404(Job.objects.filter(created_by=request.user), pk=pk)
     return render(request, "web/components/progress.html", {"job": job})
+
+
+@login_required
+def search(request):
+    """Global search: the records the user may see, grouped by type, best match first."""
+    query = request.GET.get("q", "").strip()[:200]
+    results = search_index.search(request.user, query, limit=SEARCH_HITS_PER_TYPE)
+    groups = []
+    for group in results.groups:
+        list_url = ""
+        if group.object_type in LIST_URLS and group.hits:
+            list_url = f"{reverse(LIST_URLS[group.object_type])}?{urlencode({'q': query})}"
+        groups.append({**group.__dict__, "list_url": list_url})
+    return render(
+        request, "web/search.html", {"query": query, "results": results, "groups": groups}
+    )

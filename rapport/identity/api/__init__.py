@@ -64,11 +64,27 @@ from .roles import (
     RoleUpdateSerializer,
     RoleViewSet,
 )
+from .saved_views import (
+    SavedViewCreateSerializer,
+    SavedViewOutputSerializer,
+    SavedViewUpdateSerializer,
+    SavedViewViewSet,
+)
 from .shares import (
     SHARE_FILTER_PARAMETERS,
     ShareCreateSerializer,
     ShareOutputSerializer,
     ShareViewSet,
+)
+from .tags import (
+    TagApplyResultSerializer,
+    TagApplySerializer,
+    TagCreateSerializer,
+    TagFilter,
+    TagOutputSerializer,
+    TagRefSerializer,
+    TagUpdateSerializer,
+    TagViewSet,
 )
 from .users import (
     OffboardResultSerializer,
@@ -84,6 +100,10 @@ from .users import (
 )
 
 __all__ = [
+    "SavedViewCreateSerializer",
+    "SavedViewOutputSerializer",
+    "SavedViewUpdateSerializer",
+    "SavedViewViewSet",
     "METHOD_ACTIONS",
     "required_grant",
     "GrantPermission",
@@ -145,4 +165,12 @@ __all__ = [
     "ShareCreateSerializer",
     "SHARE_FILTER_PARAMETERS",
     "ShareViewSet",
+    "TagOutputSerializer",
+    "TagRefSerializer",
+    "TagCreateSerializer",
+    "TagUpdateSerializer",
+    "TagApplySerializer",
+    "TagApplyResultSerializer",
+    "TagFilter",
+    "TagViewSet",
 ]

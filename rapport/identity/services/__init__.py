@@ -11,6 +11,12 @@ from .roles import (
     role_update,
     roles_sync_builtin,
 )
+from .saved_views import (
+    saved_view_create,
+    saved_view_delete,
+    saved_view_update,
+    saved_views_for,
+)
 from .sessions import session_end, sessions_end_all, sessions_of
 from .shares import record_share, record_unshare
 from .tokens import TOKEN_PREFIX, hash_token, token_create, token_revoke
@@ -29,6 +35,10 @@ from .users import (
 )
 
 __all__ = [
+    "saved_view_create",
+    "saved_view_delete",
+    "saved_view_update",
+    "saved_views_for",
     "USER_FIELDS",
     "user_create",
     "user_update",

@@ -7,6 +7,7 @@ from .lockout import lockout_response
 from .me import profile, token_revoke, tokens
 from .organisation import department_edit, department_list, team_detail, team_list
 from .roles import role_detail, role_list
+from .tags import tag_deactivate, tag_edit, tag_list, tag_reactivate
 from .users import (
     USER_EDIT_FIELDS,
     user_create,
@@ -44,4 +45,8 @@ __all__ = [
     "role_detail",
     "request_list",
     "request_decide",
+    "tag_list",
+    "tag_edit",
+    "tag_deactivate",
+    "tag_reactivate",
 ]

@@ -15,6 +15,7 @@ USER = "identity.user"
 
 
 ROLE = "identity.role"
+TAG = "core.tag"
 
 
 def _require(user, object_type: str, action: str) -> None:
@@ -66,5 +67,6 @@ def _admin_context(request, section: str) -> dict:
         "section": section,
         "can_manage_users": policy.has_grant(user, USER, Action.MANAGE),
         "can_view_roles": policy.has_grant(user, ROLE, Action.VIEW),
+        "can_manage_tags": policy.has_grant(user, TAG, Action.MANAGE),
         "can_request": can_request_accounts(user),
     }

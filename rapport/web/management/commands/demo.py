@@ -94,6 +94,8 @@ class Command(CliCommand):
                     data=data,
                     progress=self._progress,
                 )
+                tags = demo.build_tags(admin=users["admin"])
+                demo.tag_demo_records(owners=owners, tags=tags, data=data)
             else:
                 owners += demo.add_sales_reps(extra_reps, generator=data)
                 made = demo.bulk_generate(

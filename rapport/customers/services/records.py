@@ -13,10 +13,22 @@ from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
-from .models import Account, Contact, Industry, LifecycleStage, Tier
-from .validators import (
+from ..models import (
+    Account,
+    AccountContact,
+    Contact,
+    ContactIdentifier,
+    ContactRole,
+    IdentifierKind,
+    Industry,
+    LifecycleStage,
+    Tier,
+)
+from ..validators import (
+    identifier_blind,
     normalize_credit_code,
     normalize_email,
+    normalize_id_number,
     normalize_phone,
     normalize_website,
 )
@@ -37,7 +49,16 @@ ACCOUNT_FIELDS = (
     "owner",
     "is_active",
 )
-CONTACT_FIELDS = ("name", "title", "phones", "emails", "accounts", "owner", "is_active")
+CONTACT_FIELDS = (
+    "name",
+    "title",
+    "phones",
+    "emails",
+    "id_number",
+    "accounts",
+    "owner",
+    "is_active",
+)
 
 
 def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str, Any]:
@@ -193,8 +214,11 @@ def _check_editable(actor: User, model, values: dict[str, Any], fields) -> None:
         )
 
 
-def account_update(*, actor: User, account: Account, **values: Any) -> Account:
-    """Change fields the actor may change (field rules apply). Audited with before/after."""
+def account_update(
+    *, actor: User, account: Account, audit_extra: dict | None = None, **values: Any
+) -> Account:
+    """Change fields the actor may change (field rules apply). Audited with before/after
+    (`audit_extra` adds context to the event, e.g. which version a value was restored from)."""
     policy.require(actor, Action.CHANGE, account)
     _check_editable(actor, Account, values, ACCOUNT_FIELDS)
     cleaned = _clean_account(values, account)
@@ -205,7 +229,9 @@ def account_update(*, actor: User, account: Account, **values: Any) -> Account:
         account.save()
         changes = trail.diff(before, trail.snapshot(account, ACCOUNT_FIELDS))
         if changes:
-            trail.record(actor=actor, action="update", target=account, changes=changes)
+            trail.record(
+                actor=actor, action="update", target=account, changes=changes, extra=audit_extra
+            )
             events.emit(
                 "record.updated",
                 {"type": Account.security_type, "id": account.pk, "fields": list(changes)},
@@ -271,7 +297,9 @@ def record_viewed(*, actor: User, record) -> None:
 # --- contacts ------------------------------------------------------------------------------
 
 
-def _clean_contact(values: dict[str, Any], actor: User) -> dict[str, Any]:
+def _clean_contact(
+    values: dict[str, Any], actor: User, contact: Contact | None = None
+) -> dict[str, Any]:
     errors: dict[str, list[ValidationError]] = {}
     cleaned = dict(values)
     if "name" in cleaned:
@@ -297,6 +325,25 @@ def _clean_contact(values: dict[str, Any], actor: User) -> dict[str, Any]:
                 if value and value not in normalized:
                     normalized.append(value)
             cleaned[field] = normalized
+    if "id_number" in cleaned:
+        try:
+            cleaned["id_number"] = normalize_id_number(str(cleaned["id_number"] or ""))
+        except ValidationError as error:
+            errors.setdefault("id_number", []).append(error)
+        else:
+            if cleaned["id_number"]:
+                others = ContactIdentifier.objects.filter(
+                    kind=IdentifierKind.ID_NUMBER,
+                    blind=identifier_blind(IdentifierKind.ID_NUMBER, cleaned["id_number"]),
+                )
+                if contact is not None:
+                    others = others.exclude(contact=contact)
+                if others.exists():
+                    errors.setdefault("id_number", []).append(
+                        ValidationError(
+                            _("Another contact already has this ID number."), code="duplicate"
+                        )
+                    )
     if "accounts" in cleaned:
         accounts = list(cleaned["accounts"] or [])
         visible = set(
@@ -312,6 +359,29 @@ def _clean_contact(values: dict[str, Any], actor: User) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _sync_identifiers(contact: Contact) -> None:
+    """Keep the blind index of the contact's phones, e-mails and ID number in line."""
+    wanted = {
+        (kind, identifier_blind(kind, value))
+        for kind, values in (
+            (IdentifierKind.PHONE, contact.phones or []),
+            (IdentifierKind.EMAIL, contact.emails or []),
+            (IdentifierKind.ID_NUMBER, [contact.id_number] if contact.id_number else []),
+        )
+        for value in values
+    }
+    have = set(contact.identifiers.values_list("kind", "blind"))
+    stale = have - wanted
+    for kind, blind in stale:
+        contact.identifiers.filter(kind=kind, blind=blind).delete()
+    ContactIdentifier.objects.bulk_create(
+        [
+            ContactIdentifier(contact=contact, kind=kind, blind=blind)
+            for kind, blind in wanted - have
+        ]
+    )
 
 
 def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> Contact:
@@ -332,6 +402,7 @@ def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> 
         contact = Contact.objects.create(owner=owner, created_by=actor, **cleaned)
         if accounts:
             contact.accounts.set(accounts)
+        _sync_identifiers(contact)
         trail.record(
             actor=actor,
             action="create",
@@ -342,10 +413,13 @@ def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> 
     return contact
 
 
-def contact_update(*, actor: User, contact: Contact, **values: Any) -> Contact:
+def contact_update(
+    *, actor: User, contact: Contact, audit_extra: dict | None = None, **values: Any
+) -> Contact:
+    """Change fields the actor may change (field rules apply). Audited with before/after."""
     policy.require(actor, Action.CHANGE, contact)
     _check_editable(actor, Contact, values, CONTACT_FIELDS)
-    cleaned = _clean_contact(values, actor)
+    cleaned = _clean_contact(values, actor, contact)
     accounts = cleaned.pop("accounts", None)
     before = trail.snapshot(contact, CONTACT_FIELDS)
     for name, value in cleaned.items():
@@ -354,9 +428,13 @@ def contact_update(*, actor: User, contact: Contact, **values: Any) -> Contact:
         contact.save()
         if accounts is not None:
             contact.accounts.set(accounts)
+        if {"phones", "emails", "id_number"} & set(cleaned):
+            _sync_identifiers(contact)
         changes = trail.diff(before, trail.snapshot(contact, CONTACT_FIELDS))
         if changes:
-            trail.record(actor=actor, action="update", target=contact, changes=changes)
+            trail.record(
+                actor=actor, action="update", target=contact, changes=changes, extra=audit_extra
+            )
             events.emit(
                 "record.updated",
                 {"type": Contact.security_type, "id": contact.pk, "fields": list(changes)},
@@ -370,3 +448,112 @@ def contact_deactivate(*, actor: User, contact: Contact) -> Contact:
 
 def contact_reactivate(*, actor: User, contact: Contact) -> Contact:
     return _set_active(actor=actor, record=contact, active=True, fields=CONTACT_FIELDS)
+
+
+def contact_role_set(*, actor: User, contact: Contact, account: Account, role: str) -> Contact:
+    """Say what role the contact plays at the account (decision maker, influencer …; "" for
+    none). Needs the change grant over the contact; the contact must already be at the
+    account. Audited on the contact as a change of its role there."""
+    policy.require(actor, Action.CHANGE, contact)
+    role = role or ""
+    if role and role not in ContactRole.values:
+        raise ValidationError(
+            {
+                "role": ValidationError(
+                    _("“%(value)s” is not a valid choice.") % {"value": role},
+                    code="invalid_choice",
+                )
+            }
+        )
+    link = AccountContact.objects.filter(contact=contact, account=account).first()
+    if link is None or not policy.can(actor, Action.VIEW, account):
+        raise ValidationError(
+            {
+                "account": ValidationError(
+                    _("The contact is not at this account."), code="not_linked"
+                )
+            }
+        )
+    if link.role == role:
+        return contact
+    with transaction.atomic():
+        before = link.role
+        link.role = role
+        link.save(update_fields=["role"])
+        trail.record(
+            actor=actor,
+            action="update",
+            target=contact,
+            changes={"account_role": [before, role]},
+            extra={"account": account.pk, "account_name": account.name},
+        )
+        events.emit(
+            "record.updated",
+            {"type": Contact.security_type, "id": contact.pk, "fields": ["account_role"]},
+        )
+    return contact
+
+
+# Fields whose earlier value can be put back from the history tab (owner, status and the
+# account links have their own services).
+RESTORABLE = {
+    Account.security_type: (
+        "name",
+        "short_name",
+        "credit_code",
+        "industry",
+        "province",
+        "city",
+        "address",
+        "phone",
+        "website",
+        "tier",
+        "lifecycle_stage",
+        "parent",
+    ),
+    Contact.security_type: ("name", "title", "phones", "emails", "id_number"),
+}
+
+
+def record_restore(*, actor: User, record: Account | Contact, event_seq: int, field: str) -> Any:
+    """Put back the value `field` had before the change recorded in audit event `event_seq`.
+    It is an ordinary audited update (validation and field rules apply) whose event names
+    the version it restored."""
+    from rapport.audit.models import AuditEvent
+    from rapport.core.trail import unseal
+
+    policy.require(actor, Action.CHANGE, record)
+    if field not in RESTORABLE[record.security_type]:
+        raise ValidationError(
+            {"field": ValidationError(_("This field cannot be restored."), code="not_restorable")}
+        )
+    event = AuditEvent.objects.filter(
+        seq=event_seq, object_type=record.security_type, object_id=str(record.pk)
+    ).first()
+    change = (event.changes or {}).get(field) if event is not None else None
+    if event is None or event.action != "update" or not isinstance(change, list):
+        raise ValidationError(
+            {
+                "event": ValidationError(
+                    _("That change is not in this record's history."), code="not_found"
+                )
+            }
+        )
+    value = unseal(change[0])
+    if field == "parent" and value is not None:
+        value = Account.objects.restrict(actor, Action.VIEW).filter(pk=value).first()
+        if value is None:
+            raise ValidationError(
+                {
+                    "parent": ValidationError(
+                        _("The earlier parent account no longer exists or is not visible."),
+                        code="invalid",
+                    )
+                }
+            )
+    if value is None:
+        value = [] if field in ("phones", "emails") else ""
+    extra = {"restored_from": event.seq}
+    if isinstance(record, Account):
+        return account_update(actor=actor, account=record, audit_extra=extra, **{field: value})
+    return contact_update(actor=actor, contact=record, audit_extra=extra, **{field: value})
