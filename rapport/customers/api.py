@@ -234,13 +234,16 @@ class FilterLanguageFilter(django_filters.CharFilter):
 class AccountFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Account.security_type)
     q = django_filters.CharFilter(
-        method=lambda accounts, _name, text: accounts_matching(accounts, text),
+        method="filter_q",
         label=gettext_lazy("Search name, short name, credit code, city or phone"),
     )
     owner = IdFilter(field_name="owner_id")
     parent = IdFilter(field_name="parent_id")
     tag = TagFilter(label=TAG_FILTER_LABEL)
     tag_match = TagMatchFilter()
+
+    def filter_q(self, accounts, name, text):
+        return accounts_matching(accounts, text, user=self.request.user)
 
     class Meta:
         model = Account
@@ -431,7 +434,7 @@ class ContactCreateSerializer(ContactUpdateSerializer):
 class ContactFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Contact.security_type)
     q = django_filters.CharFilter(
-        method=lambda contacts, _name, text: contacts_matching(contacts, text),
+        method="filter_q",
         label=gettext_lazy("Search name, job title, accounts, phone or e-mail"),
     )
     owner = IdFilter(field_name="owner_id")
@@ -447,6 +450,9 @@ class ContactFilter(django_filters.FilterSet):
     id_number = django_filters.CharFilter(
         method="filter_identifier", label=gettext_lazy("Exactly this ID number")
     )
+
+    def filter_q(self, contacts, name, text):
+        return contacts_matching(contacts, text, user=self.request.user)
 
     class Meta:
         model = Contact

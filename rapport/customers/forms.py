@@ -475,7 +475,7 @@ class AccountFilterForm(ListFilterForm):
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def apply(self, accounts: QuerySet, user: User) -> QuerySet:
-        accounts = accounts_matching(self.apply_common(accounts, user), self.value("q"))
+        accounts = accounts_matching(self.apply_common(accounts, user), self.value("q"), user)
         for name in ("industry", "tier", "lifecycle_stage"):
             if self.value(name):
                 accounts = accounts.filter(**{name: self.value(name)})
@@ -490,7 +490,7 @@ class ContactFilterForm(ListFilterForm):
     account = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def apply(self, contacts: QuerySet, user: User) -> QuerySet:
-        contacts = contacts_matching(self.apply_common(contacts, user), self.value("q"))
+        contacts = contacts_matching(self.apply_common(contacts, user), self.value("q"), user)
         if self.value("account"):
             contacts = contacts.filter(accounts=self.value("account"))
         return contacts

@@ -16,7 +16,8 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from rapport.audit.models import AuditEvent
 from rapport.core import search
-from rapport.identity.models import Action, User
+from rapport.identity import policy
+from rapport.identity.models import Action, FieldRule, User
 
 from .models import Account, Contact, ContactIdentifier
 
@@ -61,24 +62,35 @@ def with_owner(records: QuerySet) -> QuerySet:
 CREDIT_CODE_FRAGMENT = re.compile(r"(?=.*\d)[0-9A-HJ-NP-RTUWXY]{4,18}")
 
 
-def accounts_matching(accounts: QuerySet, text: str) -> QuerySet:
+def accounts_matching(accounts: QuerySet, text: str, user: User | None = None) -> QuerySet:
     """Accounts matching `text` in the search index (name, short name, credit code, city,
-    province; pinyin; phone exactly), or whose credit code starts with it."""
+    province; pinyin; phone exactly), or whose credit code starts with it. Given `user`, a
+    field hidden from them cannot be searched (that would confirm its value)."""
     text = (text or "").strip()
     if not text:
         return accounts
     code = text.upper().replace(" ", "")
-    also = Q(credit_code__startswith=code) if CREDIT_CODE_FRAGMENT.fullmatch(code) else None
-    return search.filter_queryset(accounts, text, also=also)
+    hidden = (
+        user is not None
+        and policy.field_rules(user, Account.security_type).get("credit_code")
+        == FieldRule.Rule.HIDDEN
+    )
+    also = (
+        Q(credit_code__startswith=code)
+        if CREDIT_CODE_FRAGMENT.fullmatch(code) and not hidden
+        else None
+    )
+    return search.filter_queryset(accounts, text, also=also, user=user)
 
 
-def contacts_matching(contacts: QuerySet, text: str) -> QuerySet:
+def contacts_matching(contacts: QuerySet, text: str, user: User | None = None) -> QuerySet:
     """Contacts matching `text` in the search index (name, job title, accounts' names;
-    pinyin; a phone or an e-mail exactly)."""
+    pinyin; a phone or an e-mail exactly). Given `user`, a phone or e-mail hidden from them
+    cannot be searched."""
     text = (text or "").strip()
     if not text:
         return contacts
-    return search.filter_queryset(contacts, text)
+    return search.filter_queryset(contacts, text, user=user)
 
 
 @dataclass

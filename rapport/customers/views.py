@@ -213,7 +213,7 @@ def account_lookup(request: HttpRequest) -> HttpResponse:
         if by_id is not None and text.isdigit():
             accounts = list(visible.filter(pk=by_id))
         else:
-            accounts = list(accounts_matching(visible, text).order_by("name", "id")[:20])
+            accounts = list(accounts_matching(visible, text, user).order_by("name", "id")[:20])
     return render(
         request,
         "customers/_account_options.html",

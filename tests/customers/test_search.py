@@ -233,3 +233,31 @@ def test_list_pages_lookup_and_api_search_through_the_index(client, org, committ
     assert "中国银行" in options and "华信" not in options
     visible = Contact.objects.restrict(rep, "view")
     assert list(contacts_matching(visible, "wxm").values_list("pk", flat=True)) == [wang.pk]
+
+
+def test_a_hidden_phone_cannot_be_searched_from_a_list(
+    client, org, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from rapport.customers import services
+    from rapport.identity import services as identity_services
+
+    with django_capture_on_commit_callbacks(execute=True):  # the index updates after commit
+        contact = services.contact_create(
+            actor=org["admin"], name="隐藏号码", phones=["13866668888"]
+        )
+    role = Role.objects.get(code="marketer")
+    identity_services.field_rule_set(
+        actor=org["admin"],
+        role=role,
+        object_type="customers.contact",
+        field="phones",
+        rule="hidden",
+    )
+    client.force_login(org["marketer"])
+    page = client.get(reverse("customers:contact_list"), {"q": "13866668888"}).content.decode()
+    assert f'data-contact="{contact.pk}"' not in page and "隐藏号码" not in page
+    client.force_login(org["admin"])
+    page = client.get(reverse("customers:contact_list"), {"q": "13866668888"}).content.decode()
+    assert "隐藏号码" in page

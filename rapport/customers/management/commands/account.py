@@ -97,7 +97,7 @@ class Command(CliCommand):
         if not 1 <= options["limit"] <= 1000:
             raise CommandError(_("limit: Choose between 1 and 1000 rows."))
         accounts = with_owner(Account.objects.restrict(actor, Action.VIEW))
-        accounts = accounts_matching(accounts, options["q"])
+        accounts = accounts_matching(accounts, options["q"], actor)
         for option, field in (
             ("tier", "tier"),
             ("stage", "lifecycle_stage"),
