@@ -87,7 +87,12 @@ def main() -> None:
     extra = ["--accounts", str(args.accounts), "--iterations", str(args.iterations)]
     VAR.mkdir(parents=True, exist_ok=True)
     ok = True
-    for script, label in (("bench_accounts.py", "accounts"), ("bench_search.py", "search")):
+    benchmarks = (
+        ("bench_accounts.py", "accounts"),
+        ("bench_search.py", "search"),
+        ("bench_customer360.py", "customer360"),
+    )
+    for script, label in benchmarks:
         if args.only in (None, "sqlite"):
             ok &= run_bench(script, fresh_sqlite(), extra, f"{label}-sqlite")
         if args.only in (None, "postgresql"):

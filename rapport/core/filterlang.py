@@ -23,6 +23,8 @@ app that owns it (standard fields, custom fields, tags …).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -376,6 +378,11 @@ def _convert(field: FilterField, raw: Any, context: Context) -> Any:
                 parsed = datetime.combine(parse_date(text), datetime.min.time())
             if parsed is not None and timezone.is_naive(parsed):
                 parsed = timezone.make_aware(parsed)
+            if parsed is not None:
+                try:  # an offset the database cannot store is bad input, not a 500
+                    parsed = parsed.astimezone(dt.UTC)
+                except OverflowError:
+                    parsed = None
         if parsed is None:
             raise _field_error(
                 field.name,
@@ -470,7 +477,11 @@ def _json_value(value: Any) -> Any:
     """Dates, times and decimals as custom fields store them in JSON (ISO text, numbers)."""
     if isinstance(value, list):
         return [_json_value(item) for item in value]
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):
+        return (
+            value.astimezone(dt.UTC).isoformat() if timezone.is_aware(value) else value.isoformat()
+        )
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
@@ -492,10 +503,15 @@ def _condition_q(spec: FilterField, op: str, value: Any) -> Q:
             empty = Q(**{f"{path}__isnull": True})
         return empty if op == "empty" else ~empty
     if spec.type == MULTI:
+        from django.db import connection
+
         values = value if isinstance(value, list) else [value]
         matched = Q()
         for item in values:
-            matched |= Q(**{f"{path}__contains": [item]})
+            if connection.features.supports_json_field_contains:
+                matched |= Q(**{f"{path}__contains": [item]})
+            else:  # SQLite: the list's JSON text holds the quoted value
+                matched |= Q(**{f"{path}__icontains": json.dumps(item, ensure_ascii=False)})
         return ~matched if op in ("!=", "not in") else matched
     if op in ("in", "not in"):
         matched = Q(**{f"{path}__in": value})

@@ -114,6 +114,8 @@ class Job(models.Model):
 
 
 # Tags live in their own package; imported here so the core app registers their models.
-# So does the search index.
+# So do the search index and notifications.
+from .customfields.models import CustomField  # noqa: E402, F401
+from .notifications.models import Notification  # noqa: E402, F401
 from .search.models import SearchDocument, SearchKey  # noqa: E402, F401
 from .tags.models import Tag, TaggedRecord  # noqa: E402, F401

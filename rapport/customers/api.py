@@ -19,6 +19,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
+from rapport.core.customfields.api import CustomValuesField
 from rapport.core.errors import NotFound
 from rapport.core.tags.models import Tag
 from rapport.core.tags.selectors import attach_tags, with_tags
@@ -34,6 +35,7 @@ from rapport.identity.models import Action, User
 
 from . import services
 from .filtering import apply_filter
+from .list_api import BulkAssignMixin, BulkStageMixin, SavedViewFilter
 from .models import Account, Contact
 from .querysets import accounts_matching, contacts_matching, contacts_with_identifier, with_owner
 
@@ -96,6 +98,7 @@ class AccountOutputSerializer(FieldRulesSerializer):
     lifecycle_stage = serializers.CharField(read_only=True)
     parent = AccountRefSerializer(read_only=True, allow_null=True)
     tags = TagRefSerializer(many=True, read_only=True, source="tag_list")
+    custom = CustomValuesField(Account.security_type, read_only=True)
     owner = UserRefSerializer(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -115,6 +118,7 @@ class AccountUpdateSerializer(StrictInputSerializer):
     tier = serializers.CharField(required=False)
     lifecycle_stage = serializers.CharField(required=False)
     parent = RestrictedRelatedField(Account, required=False, allow_null=True)
+    custom = CustomValuesField(Account.security_type, required=False)
 
 
 class AccountCreateSerializer(AccountUpdateSerializer):
@@ -233,6 +237,7 @@ class FilterLanguageFilter(django_filters.CharFilter):
 
 class AccountFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Account.security_type)
+    view = SavedViewFilter(Account.security_type)
     q = django_filters.CharFilter(
         method="filter_q",
         label=gettext_lazy("Search name, short name, credit code, city or phone"),
@@ -250,7 +255,7 @@ class AccountFilter(django_filters.FilterSet):
         fields = ["tier", "lifecycle_stage", "industry", "province", "city", "is_active"]
 
 
-class RecordViewSet(GenericViewSet):
+class RecordViewSet(BulkAssignMixin, GenericViewSet):
     """List, retrieve (audited), create, change, deactivate/reactivate and assign records."""
 
     permission_classes = [GrantPermission]
@@ -259,6 +264,8 @@ class RecordViewSet(GenericViewSet):
         "reactivate": Action.CHANGE,
         "assign": Action.ASSIGN,
         "restore": Action.CHANGE,
+        "bulk_assign": Action.ASSIGN,
+        "bulk_stage": Action.CHANGE,
     }
     filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["name", "created_at", "updated_at", "id"]
@@ -335,7 +342,7 @@ class RecordViewSet(GenericViewSet):
         description="Hand the account to another owner (needs the assign grant).",
     ),
 )
-class AccountViewSet(RecordViewSet):
+class AccountViewSet(BulkStageMixin, RecordViewSet):
     """Accounts (companies)."""
 
     object_type = Account.security_type
@@ -396,6 +403,7 @@ class ContactOutputSerializer(FieldRulesSerializer):
     phones = _rule_field(serializers.ListField, child=serializers.CharField())
     emails = _rule_field(serializers.ListField, child=serializers.CharField())
     id_number = _rule_field(serializers.CharField)
+    custom = CustomValuesField(Contact.security_type, read_only=True)
     accounts = AccountRefSerializer(
         many=True, read_only=True, help_text="The linked accounts the caller can see."
     )
@@ -419,6 +427,7 @@ class ContactUpdateSerializer(StrictInputSerializer):
         required=False, allow_blank=True, help_text="Resident identity card number; encrypted."
     )
     accounts = RestrictedRelatedField(Account, many=True, required=False)
+    custom = CustomValuesField(Contact.security_type, required=False)
 
 
 class ContactCreateSerializer(ContactUpdateSerializer):
@@ -433,6 +442,7 @@ class ContactCreateSerializer(ContactUpdateSerializer):
 
 class ContactFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Contact.security_type)
+    view = SavedViewFilter(Contact.security_type)
     q = django_filters.CharFilter(
         method="filter_q",
         label=gettext_lazy("Search name, job title, accounts, phone or e-mail"),

@@ -17,10 +17,22 @@ class CustomersConfig(AppConfig):
         )
 
         filtering.register()
+        from . import notifications
+
+        notifications.register()  # task reminders and assignments as notifications
         from .models import Account, Contact
 
         tag_registry.register(Account)
         tag_registry.register(Contact)
+        from rapport.core.customfields import registry as custom_field_registry
+
+        from .models import Interaction
+
+        for model in (Account, Contact, Interaction):
+            custom_field_registry.register(model)
+        from . import custom_columns
+
+        custom_columns.register()
 
         actions = ["view", "add", "change", "delete", "export", "import", "assign"]
         policy.register(

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from rapport.core.customfields.values import display as custom_display
 from rapport.core.paging import cursor_page
 from rapport.identity import policy
 from rapport.identity.models import Action, User
@@ -209,7 +210,8 @@ def render_account(request: HttpRequest, account: Account, **forms: Any) -> Http
             "tab": "details",
             "fields": _fields_for_display(
                 Account, _shown(user, ACCOUNT, account_display_values(account))
-            ),
+            )
+            + custom_display(ACCOUNT, account.custom),
             "parent": parent,
             "subsidiaries": subsidiaries[:RELATED_LIMIT],
             "more_subsidiaries": len(subsidiaries) > RELATED_LIMIT,
@@ -265,7 +267,8 @@ def render_contact(
             "tab": "details",
             "fields": _fields_for_display(
                 Contact, _shown(user, CONTACT, contact_display_values(contact))
-            ),
+            )
+            + custom_display(CONTACT, contact.custom),
             "accounts": accounts,
             "hints": quality_hints(contact, last_interaction_at=activity["last_interaction_at"]),
             "consents": consent_matrix(contact),
@@ -418,7 +421,7 @@ def interaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if interaction.is_task:
         form: Any = TaskForm(data, user=user, task=interaction)
     else:
-        form = InteractionEditForm(data, interaction=interaction)
+        form = InteractionEditForm(data, interaction=interaction, user=user)
     if form.is_bound and form.is_valid():
         saved = _save(
             form,

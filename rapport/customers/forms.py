@@ -25,6 +25,7 @@ from rapport.core.tags.selectors import tag_tree, with_tags
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
+from .custom_forms import add_custom_fields, custom_values
 from .models import Account, Contact, Industry, LifecycleStage, Tier
 from .querysets import accounts_matching, contacts_matching
 
@@ -174,6 +175,7 @@ class AccountForm(OwnerMixin, TablerForm):
             initial["parent"] = self._parent_initial(account)
             kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
+        add_custom_fields(self, Account.security_type, user, account.custom if account else None)
         _add_owner_field(self, user, Account, account)
         _apply_field_rules(self, user, Account.security_type, account)
         self.style_widgets()
@@ -219,6 +221,9 @@ class AccountForm(OwnerMixin, TablerForm):
             for name in names
             if not self.fields[name].disabled and name in self.cleaned_data
         }
+        custom = custom_values(self, only_changed=self.account is not None)
+        if custom is not None:
+            values["custom"] = custom
         return values
 
 
@@ -290,6 +295,7 @@ class ContactForm(OwnerMixin, TablerForm):
             self.fields.pop("add_account")  # the links are read-only or hidden for this user
         if not linked:
             del self.fields["accounts"]
+        add_custom_fields(self, Contact.security_type, user, contact.custom if contact else None)
         _add_owner_field(self, user, Contact, contact)
         _apply_field_rules(self, user, Contact.security_type, contact)
         self.style_widgets()
@@ -352,6 +358,9 @@ class ContactForm(OwnerMixin, TablerForm):
             accounts = self._chosen_accounts()
             if accounts is not None:
                 values["accounts"] = accounts
+        custom = custom_values(self, only_changed=self.contact is not None)
+        if custom is not None:
+            values["custom"] = custom
         return values
 
 
@@ -404,6 +413,19 @@ class ListFilterForm(TablerForm):
         required=False,
         choices=[("", _("Any of these tags")), ("all", _("All of these tags"))],
     )
+    # Filter-language text (the builder writes it; people may write it by hand). The list
+    # applies it with `filtering.apply_filter`; a bad one is shown beside the box.
+    filter = forms.CharField(
+        label=_("Filter text"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "spellcheck": "false", "autocomplete": "off", "dir": "ltr"}
+        ),
+    )
+    view = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # Off when the filter text says which records it wants by `is_active` itself.
+    active_by_default = True
 
     def __init__(self, data, *args, **kwargs) -> None:
         super().__init__(data, *args, **kwargs)
@@ -442,7 +464,7 @@ class ListFilterForm(TablerForm):
         status = self.value("status")
         if status == "inactive":
             records = records.filter(is_active=False)
-        elif status != "all":
+        elif status != "all" and self.active_by_default:
             records = records.filter(is_active=True)
         if self.selected_tags():
             mode = "all" if self.value("tag_match") == "all" else "any"

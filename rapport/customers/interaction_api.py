@@ -8,11 +8,15 @@ Seeing one follows seeing its account or contact (controlled by parent); writes 
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
+from django import forms
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
@@ -22,6 +26,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
+from rapport.core.customfields.api import CustomValuesField
 from rapport.core.errors import NotFound
 from rapport.identity import policy
 from rapport.identity.api import (
@@ -108,6 +113,7 @@ class InteractionOutputSerializer(FieldRulesSerializer):
     done_at = serializers.DateTimeField(read_only=True, allow_null=True)
     done_by = UserRefSerializer(read_only=True, allow_null=True)
     attachments = AttachmentSerializer(source="active_attachments", many=True, read_only=True)
+    custom = CustomValuesField(Interaction.security_type, read_only=True)
     follow_up_of = serializers.IntegerField(
         source="follow_up_of_id", read_only=True, allow_null=True
     )
@@ -129,6 +135,7 @@ class _CommonInput(StrictInputSerializer):
     participant_users = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), many=True, required=False
     )
+    custom = CustomValuesField(Interaction.security_type, required=False)
 
 
 class InteractionCreateSerializer(_CommonInput):
@@ -181,6 +188,23 @@ _LOG_ONLY = {
 }
 
 
+class _UtcIsoDateTimeField(IsoDateTimeField):
+    def clean(self, value):
+        cleaned = super().clean(value)
+        if cleaned is None:
+            return None
+        try:  # an offset PostgreSQL cannot store (past ±15:59) is bad input, not a 500
+            return cleaned.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                forms.DateTimeField.default_error_messages["invalid"], code="invalid"
+            ) from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = _UtcIsoDateTimeField
+
+
 class InteractionFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Interaction.security_type)
     q = django_filters.CharFilter(
@@ -197,9 +221,9 @@ class InteractionFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label=gettext_lazy("Open tasks past their due time")
     )
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    occurred_after = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    due_before = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = Interaction

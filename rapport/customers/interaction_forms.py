@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rapport.core.forms import TablerForm
 from rapport.identity.models import Action, User
 
+from .custom_forms import DateTimeLocalInput, add_custom_fields, custom_values
 from .models import (
     Account,
     ConsentChannel,
@@ -33,15 +34,6 @@ from .models import (
 )
 
 LOGGED_KINDS = [(k.value, k.label) for k in InteractionKind if k != InteractionKind.TASK]
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    """The browser's own date-and-time picker (also on phones)."""
-
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
 def _blank(choices) -> list[tuple[str, Any]]:
@@ -144,6 +136,7 @@ class InteractionLogForm(_CustomerChoice, TablerForm):
         self.customer_field = name
         self.fields[name] = field
         self.order_fields(["kind", name, "occurred_at", "direction", "outcome"])
+        self.custom_names = add_custom_fields(self, Interaction.security_type, user, None)
         if not self.is_bound:
             self.initial.setdefault(
                 "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
@@ -159,6 +152,10 @@ class InteractionLogForm(_CustomerChoice, TablerForm):
     def customer(self):
         """The bound account or contact field (whichever the page is not about)."""
         return self[self.customer_field]
+
+    @property
+    def custom_fields(self):
+        return [self[name] for name in self.custom_names]
 
     def service_values(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -183,6 +180,7 @@ class InteractionLogForm(_CustomerChoice, TablerForm):
             values["account"] = data.get("account")
         values["follow_up_due"] = data.get("follow_up_due")
         values["attachments"] = data.get("attachments") or []
+        values["custom"] = custom_values(self, only_changed=False)
         return values
 
 
@@ -232,6 +230,7 @@ class TaskForm(_CustomerChoice, TablerForm):
                 self.initial["assignee"] = task.assignee_id
             else:
                 self.initial["assignee"] = user.pk
+        add_custom_fields(self, Interaction.security_type, user, task.custom if task else None)
         self.style_widgets()
 
     def service_values(self) -> dict[str, Any]:
@@ -247,6 +246,9 @@ class TaskForm(_CustomerChoice, TablerForm):
             else:
                 values["contact"] = self.contact
                 values["account"] = data.get("account")
+        custom = custom_values(self, only_changed=self.task is not None)
+        if custom is not None:
+            values["custom"] = custom
         return values
 
 
@@ -265,19 +267,25 @@ class InteractionEditForm(TablerForm):
     )
     next_step = forms.CharField(label=_("Next step"), required=False, max_length=300)
 
-    def __init__(self, *args, interaction: Interaction, **kwargs) -> None:
+    def __init__(self, *args, interaction: Interaction, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.interaction = interaction
         if not self.is_bound:
-            for name in self.fields:
+            for name in list(self.fields):
                 self.initial[name] = getattr(interaction, name)
+        add_custom_fields(self, Interaction.security_type, user, interaction.custom)
+        self.style_widgets()
 
     def service_values(self) -> dict[str, Any]:
-        return {
+        values = {
             name: value
             for name, value in self.cleaned_data.items()
-            if value != getattr(self.interaction, name)
+            if not name.startswith("custom.") and value != getattr(self.interaction, name)
         }
+        custom = custom_values(self, only_changed=True)
+        if custom:
+            values["custom"] = custom
+        return values
 
 
 class ContactRoleForm(TablerForm):

@@ -69,6 +69,8 @@ class Account(OwnedModel):
         blank=True,
         related_name="subsidiaries",
     )
+    # Values of the custom fields administrators added (rapport.core.customfields).
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RestrictedManager()
@@ -116,6 +118,7 @@ class Contact(OwnedModel):
         related_name="contacts",
         through="AccountContact",
     )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = RestrictedManager()
@@ -344,6 +347,7 @@ class Interaction(OwnedModel):
         blank=True,
         related_name="follow_ups",
     )
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = InteractionManager()

@@ -1,13 +1,13 @@
 from django.urls import path, re_path
 
-from . import detail_views, tag_views, views
+from . import bulk_views, detail_views, list_views, tag_views, views
 
 app_name = "customers"
 KIND = "(?P<kind>accounts|contacts)"
 
 # Under /customers/: allauth owns /accounts/.
 urlpatterns = [
-    path("customers/accounts/", views.account_list, name="account_list"),
+    path("customers/accounts/", list_views.account_list, name="account_list"),
     path("customers/accounts/new/", views.account_create, name="account_create"),
     path("customers/accounts/lookup/", views.account_lookup, name="account_lookup"),
     path("customers/accounts/<int:pk>/", detail_views.account_detail, name="account_detail"),
@@ -23,7 +23,7 @@ urlpatterns = [
         views.account_reactivate,
         name="account_reactivate",
     ),
-    path("customers/contacts/", views.contact_list, name="contact_list"),
+    path("customers/contacts/", list_views.contact_list, name="contact_list"),
     path("customers/contacts/new/", views.contact_create, name="contact_create"),
     path("customers/contacts/<int:pk>/", detail_views.contact_detail, name="contact_detail"),
     path("customers/contacts/<int:pk>/history/", views.contact_history, name="contact_history"),
@@ -99,4 +99,6 @@ urlpatterns = [
         name="interaction_delete",
     ),
     re_path(rf"^customers/{KIND}/tag/$", tag_views.records_tag, name="records_tag"),
+    re_path(rf"^customers/{KIND}/assign/$", bulk_views.records_assign, name="records_assign"),
+    path("customers/accounts/stage/", bulk_views.accounts_stage, name="accounts_stage"),
 ]

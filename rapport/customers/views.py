@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,28 +24,16 @@ from django.views.decorators.http import require_POST
 
 from rapport.audit.models import AuditEvent
 from rapport.core import errors, trail
+from rapport.core.customfields.values import definitions as custom_definitions
 from rapport.core.paging import cursor_page
 from rapport.core.tags.models import Tag
-from rapport.core.tags.selectors import attach_tags
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
 from . import services
-from .forms import (
-    AccountFilterForm,
-    AccountForm,
-    ContactFilterForm,
-    ContactForm,
-    lookup_label,
-    parse_record_id,
-)
+from .forms import AccountForm, ContactForm, lookup_label, parse_record_id
 from .models import Account, ConsentChannel, ConsentPurpose, ConsentStatus, Contact, ContactRole
-from .querysets import (
-    account_display_values,
-    accounts_matching,
-    contact_display_values,
-    with_owner,
-)
+from .querysets import accounts_matching
 
 ACCOUNT = Account.security_type
 CONTACT = Contact.security_type
@@ -125,80 +112,7 @@ def _fields_for_display(model, values: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-# --- lists -----------------------------------------------------------------------------------
-
-
-@login_required
-def account_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    _require_grant(user, ACCOUNT, Action.VIEW)
-    filters = AccountFilterForm(request.GET)
-    accounts = filters.apply(with_owner(Account.objects.restrict(user, Action.VIEW)), user)
-    page = cursor_page(request, accounts, ordering=filters.ordering(), page_size=PAGE_SIZE)
-    attach_tags(page.items)  # one query for the whole page
-    rows = [
-        {"account": account, "values": _shown(user, ACCOUNT, account_display_values(account))}
-        for account in page.items
-    ]
-    parent = None
-    if filters.value("parent"):
-        parent = (
-            Account.objects.restrict(user, Action.VIEW)
-            .filter(pk=filters.value("parent"))
-            .only("pk", "name")
-            .first()
-        )
-    return render(
-        request,
-        "customers/account_list.html",
-        {
-            "filters": filters,
-            "page": page,
-            "rows": rows,
-            "hidden": _hidden_fields(user, ACCOUNT),
-            "parent": parent,
-            "can_add": policy.has_grant(user, ACCOUNT, Action.ADD),
-            "can_tag": policy.has_grant(user, ACCOUNT, Action.CHANGE),
-            "kind": "accounts",
-        },
-    )
-
-
-@login_required
-def contact_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    _require_grant(user, CONTACT, Action.VIEW)
-    filters = ContactFilterForm(request.GET)
-    visible_accounts = Account.objects.restrict(user, Action.VIEW).only("pk", "name")
-    contacts = filters.apply(
-        with_owner(Contact.objects.restrict(user, Action.VIEW)).prefetch_related(
-            Prefetch("accounts", queryset=visible_accounts, to_attr="visible_accounts")
-        ),
-        user,
-    )
-    page = cursor_page(request, contacts, ordering=filters.ordering(), page_size=PAGE_SIZE)
-    attach_tags(page.items)  # one query for the whole page
-    rows = [
-        {"contact": contact, "values": _shown(user, CONTACT, contact_display_values(contact))}
-        for contact in page.items
-    ]
-    account = None
-    if filters.value("account"):
-        account = visible_accounts.filter(pk=filters.value("account")).first()
-    return render(
-        request,
-        "customers/contact_list.html",
-        {
-            "filters": filters,
-            "page": page,
-            "rows": rows,
-            "hidden": _hidden_fields(user, CONTACT),
-            "account": account,
-            "can_add": policy.has_grant(user, CONTACT, Action.ADD),
-            "can_tag": policy.has_grant(user, CONTACT, Action.CHANGE),
-            "kind": "contacts",
-        },
-    )
+# --- lists (rapport.customers.list_views) ----------------------------------------------------
 
 
 @login_required
@@ -242,6 +156,10 @@ class _HistoryValues:
         self.user = user
         self.model = model
         self.rules = policy.field_rules(user, model.security_type)
+        self.custom_labels = {
+            f"custom.{field.key}": field.display_label
+            for field in custom_definitions(model.security_type, active_only=False)
+        }
         user_ids: set[int] = set()
         account_ids: set[int] = set()
         tag_ids: set[int] = set()
@@ -303,7 +221,7 @@ class _HistoryValues:
             rows.append(
                 {
                     "field": field,
-                    "label": _label(self.model, field),
+                    "label": self.custom_labels.get(field) or _label(self.model, field),
                     "old": self._one(field, old),
                     "new": self._one(field, new),
                 }

@@ -14,6 +14,7 @@ router.register("me/sessions", api.MySessionViewSet, basename="api-my-session")
 router.register("shares", api.ShareViewSet, basename="api-share")
 router.register("tags", api.TagViewSet, basename="api-tag")
 router.register("views", api.SavedViewViewSet, basename="api-saved-view")
+router.register("custom-fields", api.CustomFieldViewSet, basename="api-custom-field")
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),

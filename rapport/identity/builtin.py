@@ -11,6 +11,7 @@ ROLE = "identity.role"
 AUDIT_EVENT = "audit.event"
 AUDIT_ALERT = "audit.alert"
 TAG = "core.tag"
+CUSTOM_FIELD = "core.customfield"
 INTERACTION = "customers.interaction"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
@@ -63,6 +64,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_ALERT, "manage", "all"),
         *_interactions(dict.fromkeys(("view", "add", "change", "delete", "assign"), "all")),
         (TAG, "manage", "all"),
+        (CUSTOM_FIELD, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),

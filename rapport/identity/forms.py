@@ -383,3 +383,99 @@ class TagForm(TablerForm):
             self.fields["parent"].queryset = self.fields["parent"].queryset.exclude(
                 path__startswith=tag.path
             )
+
+
+class CustomFieldForm(TablerForm):
+    """Add or change a custom field. The service checks keys, choices, rules and defaults."""
+
+    object_type = forms.ChoiceField(label=_("Record type"), choices=())
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=40,
+        help_text=_(
+            "Lower-case letters, digits and _; used in filters as cf.<key>. Cannot change later."
+        ),
+    )
+    type = forms.ChoiceField(label=_("Type"), choices=())
+    label = forms.CharField(label=_("Label"), max_length=100, required=False)
+    label_en = forms.CharField(label=_("English label"), max_length=100, required=False)
+    required = forms.BooleanField(label=_("Required"), required=False)
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line: value|中文|English, e.g. east|华东|East."),
+    )
+    default = forms.CharField(label=_("Default value"), required=False)
+    minimum = forms.CharField(label=_("Minimum"), required=False)
+    maximum = forms.CharField(label=_("Maximum"), required=False)
+    pattern = forms.CharField(
+        label=_("Pattern"), required=False, help_text=_("A regular expression text must match.")
+    )
+    help_text = forms.CharField(label=_("Help text"), max_length=300, required=False)
+    help_text_en = forms.CharField(label=_("English help text"), max_length=300, required=False)
+    position = forms.IntegerField(label=_("Position"), initial=100, min_value=0)
+    indexed = forms.BooleanField(
+        label=_("Fast filtering"),
+        required=False,
+        help_text=_("Keep a database index on this field (for fields people often filter on)."),
+    )
+
+    def __init__(self, *args, field=None, object_types=(), **kwargs):
+        from rapport.core.customfields.models import FieldType
+
+        self.field = field
+        if field is not None:
+            rules = field.validation or {}
+            kwargs["initial"] = {
+                "object_type": field.object_type,
+                "key": field.key,
+                "type": field.type,
+                "label": field.label,
+                "label_en": field.label_en,
+                "required": field.required,
+                "choices": "\n".join(
+                    "|".join([c["value"], c.get("label", ""), c.get("label_en", "")]).rstrip("|")
+                    for c in field.choices or []
+                ),
+                "default": "" if field.default is None else field.default,
+                "minimum": rules.get("min", ""),
+                "maximum": rules.get("max", ""),
+                "pattern": rules.get("pattern", ""),
+                "help_text": field.help_text,
+                "help_text_en": field.help_text_en,
+                "position": field.position,
+                "indexed": field.indexed,
+                **kwargs.get("initial", {}),
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["object_type"].choices = list(object_types)
+        self.fields["type"].choices = FieldType.choices
+        if field is not None:  # key, type and record type stay once values exist
+            for name in ("object_type", "key", "type"):
+                self.fields[name].disabled = True
+                self.fields[name].required = False
+
+    def service_values(self) -> dict:
+        data = self.cleaned_data
+        rules = {}
+        for name, rule in (("minimum", "min"), ("maximum", "max")):
+            if data.get(name) not in (None, ""):
+                rules[rule] = data[name]
+        if data.get("pattern"):
+            rules["pattern"] = data["pattern"]
+        values = {
+            "label": data.get("label", ""),
+            "label_en": data.get("label_en", ""),
+            "required": data.get("required", False),
+            "choices": data.get("choices", ""),
+            "default": data.get("default") or None,
+            "validation": rules,
+            "help_text": data.get("help_text", ""),
+            "help_text_en": data.get("help_text_en", ""),
+            "position": data.get("position") or 0,
+            "indexed": data.get("indexed", False),
+        }
+        if self.field is None:
+            values.update(object_type=data["object_type"], key=data["key"], type=data["type"])
+        return values

@@ -51,6 +51,13 @@ register(
 )
 # The tag tree: everyone signed in reads it; `manage` creates, renames, moves and retires
 # tags. Putting tags on a record is a change to that record and needs no grant here.
+# Custom fields: `manage` adds, changes and retires them; everyone uses them on the records
+# they may see and change.
+register(
+    "core.customfield",
+    label=_("custom fields"),
+    actions=[Action.MANAGE],
+)
 register(
     "core.tag",
     label=_("tags"),

@@ -22,6 +22,13 @@ urlpatterns = [
     path("admin/teams/<int:pk>/", views.team_detail, name="team_detail"),
     path("admin/roles/", views.role_list, name="role_list"),
     path("admin/roles/<int:pk>/", views.role_detail, name="role_detail"),
+    path("admin/custom-fields/", views.custom_field_list, name="custom_field_list"),
+    path("admin/custom-fields/<int:pk>/", views.custom_field_edit, name="custom_field_edit"),
+    path(
+        "admin/custom-fields/<int:pk>/active/",
+        views.custom_field_set_active,
+        name="custom_field_set_active",
+    ),
     path("admin/tags/", views.tag_list, name="tag_list"),
     path("admin/tags/<int:pk>/", views.tag_edit, name="tag_edit"),
     path("admin/tags/<int:pk>/deactivate/", views.tag_deactivate, name="tag_deactivate"),

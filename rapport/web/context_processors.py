@@ -1,3 +1,6 @@
+from functools import cache
+
+from rapport.core.notifications import selectors as notifications
 from rapport.identity import policy
 
 
@@ -7,6 +10,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     return {
+        # Counted only if the page shows the bell, once however often it is asked for.
+        "unread_notifications": cache(lambda: notifications.unread_count(user)),
         "nav": {
             "accounts": policy.has_grant(user, "customers.account", "view"),
             "contacts": policy.has_grant(user, "customers.contact", "view"),
@@ -16,5 +21,5 @@ def navigation(request):
             "tags": policy.has_grant(user, "core.tag", "manage"),
             "audit": policy.has_grant(user, "audit.event", "view"),
             "alerts": policy.has_grant(user, "audit.alert", "view"),
-        }
+        },
     }

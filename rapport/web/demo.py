@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
-from rapport.core import search
 from rapport.core.tags import services as tag_services
 from rapport.core.tags.models import Tag
 from rapport.customers import services as customer_services
@@ -1061,65 +1060,30 @@ def bulk_generate(
     accounts: int,
     contacts: int,
     data: DemoData,
+    interactions: int = 0,
     batch_size: int = 5000,
     progress: Progress | None = None,
     index: bool = True,
 ) -> dict[str, int]:
-    """Insert accounts and contacts with batched `bulk_create`, one transaction per batch.
+    """Insert accounts, contacts (with roles, blind index and consents) and interactions with
+    batched `bulk_create`, one transaction per batch (see `rapport.web.demo_bulk`).
 
     Bypasses the services and their per-record audit events (the caller records one summary
-    event). Contacts belong to the owner of their account and are linked to it. Each batch
-    is added to the search index in the same transaction (unless `index` is false).
+    event). Each batch is added to the search index in the same transaction (unless `index`
+    is false). Not resumable: `rapport demo` runs the same batches as a job.
     """
-    link_model = Contact.accounts.through
-    batches = max(1, -(-accounts // batch_size))
-    made = {"accounts": 0, "contacts": 0, "links": 0}
-    for batch in range(batches):
-        size = _split(accounts, batches, batch)
-        owners_in_batch = [owners[data.rng.randrange(len(owners))] for _ in range(size)]
-        generated = [data.account(owner.provinces) for owner in owners_in_batch]
-        with transaction.atomic():
-            created = Account.objects.bulk_create(
-                [
-                    Account(
-                        owner_id=owner.user_id,
-                        created_by_id=owner.user_id,
-                        **account_fields(values),
-                    )
-                    for owner, values in zip(owners_in_batch, generated, strict=True)
-                ]
-            )
-            if created and created[0].pk is None:  # a backend that does not return ids
-                created = list(Account.objects.order_by("-id")[:size])[::-1]
-            contact_count = _split(contacts, batches, batch)
-            picks = [data.rng.randrange(size) for _ in range(contact_count)] if size else []
-            new_contacts = Contact.objects.bulk_create(
-                [
-                    Contact(
-                        owner_id=created[pick].owner_id,
-                        created_by_id=created[pick].owner_id,
-                        **data.contact(generated[pick]),
-                    )
-                    for pick in picks
-                ]
-            )
-            if new_contacts and new_contacts[0].pk is None:
-                new_contacts = list(Contact.objects.order_by("-id")[: len(picks)])[::-1]
-            link_model.objects.bulk_create(
-                [
-                    link_model(contact_id=contact.pk, account_id=created[pick].pk)
-                    for contact, pick in zip(new_contacts, picks, strict=True)
-                ]
-            )
-            if index:  # bulk_create emits no events: index the batch in its transaction
-                search.refresh(Account.security_type, [account.pk for account in created])
-                search.refresh(Contact.security_type, [contact.pk for contact in new_contacts])
-        made["accounts"] += size
-        made["contacts"] += contact_count
-        made["links"] += contact_count
-        if progress:
-            progress(made["accounts"], made["contacts"], accounts)
-    return made
+    from .demo_bulk import bulk_generate as generate
+
+    return generate(
+        owners=owners,
+        accounts=accounts,
+        contacts=contacts,
+        data=data,
+        interactions=interactions,
+        batch_size=batch_size,
+        progress=progress,
+        index=index,
+    )
 
 
 # --- tags -------------------------------------------------------------------------------------

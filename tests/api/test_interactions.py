@@ -302,3 +302,15 @@ def test_attach_and_download_through_the_api(client_for, org, customer, settings
         format="multipart",
     )
     assert bad.status_code == 400 and field_codes(bad, "attachments") == ["file_content"]
+
+
+def test_times_the_database_cannot_store_are_bad_input(client_for, org):
+    api = client_for(org["rep_sh"])
+    odd = "0401-05-13T18:02:04.52+23:12"  # found by schemathesis: a 500 on PostgreSQL
+    response = api.get(URL, {"occurred_after": odd})
+    assert response.status_code in (200, 400)  # converted to UTC, or refused; never a 500
+    response = api.get("/api/v1/accounts/", {"filter": f'updated_at > "{odd}"'})
+    assert response.status_code in (200, 400)
+    response = api.get("/api/v1/accounts/", {"filter": 'updated_at > "0001-01-01T00:00:00+23:00"'})
+    assert response.status_code == 400
+    assert field_codes(response, "filter") == ["invalid_value"]

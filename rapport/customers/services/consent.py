@@ -7,6 +7,7 @@ Every change is an audit event on the contact with before/after, source and evid
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +72,11 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(at, datetime):
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
+        try:
+            at = at.astimezone(dt.UTC)
+        except OverflowError:
+            fail("at", _("Enter a date and time."), "invalid_datetime")
+            at = timezone.now()
         if at > timezone.now() + timezone.timedelta(minutes=10):
             fail("at", _("A consent cannot be given in the future."), "in_future")
     if errors:

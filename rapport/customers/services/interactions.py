@@ -7,6 +7,7 @@ before/after and emits a domain event after commit.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
+from .. import notifications
 from ..models import (
     OUTCOMES_BY_KIND,
     Account,
@@ -31,6 +33,7 @@ from ..models import (
     Outcome,
     Priority,
 )
+from . import _custom
 from .attachments import check_uploads, remove_files, store_attachments
 
 INTERACTION_FIELDS = (
@@ -51,6 +54,7 @@ INTERACTION_FIELDS = (
     "priority",
     "remind_at",
     "done_at",
+    "custom",
     "owner",
     "is_active",
 )
@@ -68,6 +72,7 @@ _LOG_FIELDS = {
     "contact",
     "participant_contacts",
     "participant_users",
+    "custom",
 }
 _TASK_FIELDS = {
     "subject",
@@ -80,6 +85,7 @@ _TASK_FIELDS = {
     "assignee",
     "priority",
     "remind_at",
+    "custom",
 }
 # Kinds that have a direction (a note or a visit has none to speak of … a visit does: we go).
 _DIRECTED = {
@@ -146,7 +152,11 @@ def _datetime(value: Any, field: str, errors: _Errors) -> datetime | None:
         return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
-    return value
+    try:  # an offset or a year the database cannot store is bad input
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        errors.add(field, _("Enter a date and time."), "invalid_datetime")
+        return None
 
 
 def _text(
@@ -284,6 +294,16 @@ def _clean(
         )
     if "assignee" in cleaned:
         cleaned["assignee"] = _active_users(cleaned["assignee"], "assignee", errors, many=False)
+    if "custom" in cleaned or interaction is None:
+        try:
+            cleaned["custom"] = _custom.clean(
+                Interaction.security_type,
+                cleaned.get("custom"),
+                interaction.custom if interaction else None,
+                creating=interaction is None,
+            )
+        except ValidationError as error:
+            _custom.merge_errors(errors.by_field, error)
     account = cleaned.get("account", interaction.account if interaction else None)
     contact = cleaned.get("contact", interaction.contact if interaction else None)
     if account is None and contact is None and not {"account", "contact"} & set(errors.by_field):
@@ -329,7 +349,7 @@ def _create(actor: User, cleaned: dict[str, Any], **fixed: Any) -> Interaction:
         actor=actor,
         action="create",
         target=interaction,
-        changes=trail.diff({}, trail.snapshot(interaction, INTERACTION_FIELDS)),
+        changes=_custom.expand(trail.diff({}, trail.snapshot(interaction, INTERACTION_FIELDS))),
     )
     events.emit("record.created", _payload(interaction))
     return interaction
@@ -404,7 +424,7 @@ def _log(
     if checked:
         stored.extend(store_attachments(actor=actor, interaction=interaction, checked=checked))
     if follow_up:
-        _create(
+        task = _create(
             actor,
             {
                 "subject": cleaned["next_step"][:200],
@@ -417,6 +437,7 @@ def _log(
             occurred_at=now,
             follow_up_of=interaction,
         )
+        notifications.task_assigned(actor=actor, task=task)
     return interaction
 
 
@@ -432,7 +453,9 @@ def task_create(*, actor: User, **values: Any) -> Interaction:
         values["assignee"] = actor
     cleaned = _clean(actor, values, None, kind=InteractionKind.TASK, now=now)
     with transaction.atomic():
-        return _create(actor, cleaned, owner=actor, kind=InteractionKind.TASK, occurred_at=now)
+        task = _create(actor, cleaned, owner=actor, kind=InteractionKind.TASK, occurred_at=now)
+        notifications.task_assigned(actor=actor, task=task)
+        return task
 
 
 def interaction_update(*, actor: User, interaction: Interaction, **values: Any) -> Interaction:
@@ -455,10 +478,14 @@ def interaction_update(*, actor: User, interaction: Interaction, **values: Any) 
             interaction.participant_contacts.set(participant_contacts)
         if participant_users is not None:
             interaction.participant_users.set(participant_users)
-        changes = trail.diff(before, trail.snapshot(interaction, INTERACTION_FIELDS))
+        changes = _custom.expand(
+            trail.diff(before, trail.snapshot(interaction, INTERACTION_FIELDS))
+        )
         if changes:
             trail.record(actor=actor, action="update", target=interaction, changes=changes)
             events.emit("record.updated", _payload(interaction, fields=list(changes)))
+        if interaction.is_task and "assignee" in changes:
+            notifications.task_assigned(actor=actor, task=interaction)
     return interaction
 
 
@@ -526,8 +553,8 @@ def interaction_delete(*, actor: User, interaction: Interaction) -> Interaction:
 
 def task_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int:
     """Send the reminders that are due (beat runs this every minute). Each reminder is marked
-    sent in the same transaction that queues it, so a crash neither loses nor repeats one.
-    Returns how many were sent."""
+    sent in the same transaction that queues it and delivers its notification to the assignee,
+    so a crash neither loses nor repeats one. Returns how many were sent."""
     now = now or timezone.now()
     sent = 0
     due = (
@@ -557,5 +584,6 @@ def task_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int
                     due_at=task.due_at.isoformat() if task.due_at else None,
                 ),
             )
+            notifications.task_reminder(task)  # committed with the claim: once, never lost
             sent += 1
     return sent

@@ -32,6 +32,7 @@ from ..validators import (
     normalize_phone,
     normalize_website,
 )
+from . import _custom
 
 ACCOUNT_FIELDS = (
     "name",
@@ -46,6 +47,7 @@ ACCOUNT_FIELDS = (
     "tier",
     "lifecycle_stage",
     "parent",
+    "custom",
     "owner",
     "is_active",
 )
@@ -56,6 +58,7 @@ CONTACT_FIELDS = (
     "emails",
     "id_number",
     "accounts",
+    "custom",
     "owner",
     "is_active",
 )
@@ -128,6 +131,16 @@ def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str,
                     code="duplicate",
                 ),
             )
+    if "custom" in cleaned or account is None:
+        try:
+            cleaned["custom"] = _custom.clean(
+                Account.security_type,
+                cleaned.get("custom"),
+                account.custom if account else None,
+                creating=account is None,
+            )
+        except ValidationError as error:
+            _custom.merge_errors(errors, error)
     parent = cleaned.get("parent")
     if parent is not None and account is not None:
         node, seen = parent, set()
@@ -187,7 +200,7 @@ def account_create(*, actor: User, owner: User | None = None, **values: Any) -> 
             actor=actor,
             action="create",
             target=account,
-            changes=trail.diff({}, trail.snapshot(account, ACCOUNT_FIELDS)),
+            changes=_custom.expand(trail.diff({}, trail.snapshot(account, ACCOUNT_FIELDS))),
         )
         events.emit("record.created", {"type": Account.security_type, "id": account.pk})
     return account
@@ -227,7 +240,7 @@ def account_update(
         setattr(account, name, value)
     with transaction.atomic():
         account.save()
-        changes = trail.diff(before, trail.snapshot(account, ACCOUNT_FIELDS))
+        changes = _custom.expand(trail.diff(before, trail.snapshot(account, ACCOUNT_FIELDS)))
         if changes:
             trail.record(
                 actor=actor, action="update", target=account, changes=changes, extra=audit_extra
@@ -344,6 +357,16 @@ def _clean_contact(
                             _("Another contact already has this ID number."), code="duplicate"
                         )
                     )
+    if "custom" in cleaned or contact is None:
+        try:
+            cleaned["custom"] = _custom.clean(
+                Contact.security_type,
+                cleaned.get("custom"),
+                contact.custom if contact else None,
+                creating=contact is None,
+            )
+        except ValidationError as error:
+            _custom.merge_errors(errors, error)
     if "accounts" in cleaned:
         accounts = list(cleaned["accounts"] or [])
         visible = set(
@@ -407,7 +430,7 @@ def contact_create(*, actor: User, owner: User | None = None, **values: Any) -> 
             actor=actor,
             action="create",
             target=contact,
-            changes=trail.diff({}, trail.snapshot(contact, CONTACT_FIELDS)),
+            changes=_custom.expand(trail.diff({}, trail.snapshot(contact, CONTACT_FIELDS))),
         )
         events.emit("record.created", {"type": Contact.security_type, "id": contact.pk})
     return contact
@@ -430,7 +453,7 @@ def contact_update(
             contact.accounts.set(accounts)
         if {"phones", "emails", "id_number"} & set(cleaned):
             _sync_identifiers(contact)
-        changes = trail.diff(before, trail.snapshot(contact, CONTACT_FIELDS))
+        changes = _custom.expand(trail.diff(before, trail.snapshot(contact, CONTACT_FIELDS)))
         if changes:
             trail.record(
                 actor=actor, action="update", target=contact, changes=changes, extra=audit_extra

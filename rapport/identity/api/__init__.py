@@ -32,6 +32,7 @@ from .base import (
     UserRefSerializer,
     required_grant,
 )
+from .custom_fields import CustomFieldViewSet
 from .me import (
     ApiTokenCreatedSerializer,
     ApiTokenCreateSerializer,
@@ -100,6 +101,7 @@ from .users import (
 )
 
 __all__ = [
+    "CustomFieldViewSet",
     "SavedViewCreateSerializer",
     "SavedViewOutputSerializer",
     "SavedViewUpdateSerializer",

@@ -3,6 +3,7 @@ and account requests. Views parse and render; every write goes through `services
 
 from ._common import ROLE, USER, can_request_accounts
 from .account_requests import request_decide, request_list
+from .custom_fields import custom_field_edit, custom_field_list, custom_field_set_active
 from .lockout import lockout_response
 from .me import profile, token_revoke, tokens
 from .organisation import department_edit, department_list, team_detail, team_list
@@ -21,6 +22,9 @@ from .users import (
 )
 
 __all__ = [
+    "custom_field_edit",
+    "custom_field_list",
+    "custom_field_set_active",
     "USER",
     "ROLE",
     "can_request_accounts",

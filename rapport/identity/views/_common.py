@@ -16,6 +16,7 @@ USER = "identity.user"
 
 ROLE = "identity.role"
 TAG = "core.tag"
+CUSTOM_FIELD = "core.customfield"
 
 
 def _require(user, object_type: str, action: str) -> None:
@@ -68,5 +69,6 @@ def _admin_context(request, section: str) -> dict:
         "can_manage_users": policy.has_grant(user, USER, Action.MANAGE),
         "can_view_roles": policy.has_grant(user, ROLE, Action.VIEW),
         "can_manage_tags": policy.has_grant(user, TAG, Action.MANAGE),
+        "can_manage_custom_fields": policy.has_grant(user, CUSTOM_FIELD, Action.MANAGE),
         "can_request": can_request_accounts(user),
     }
