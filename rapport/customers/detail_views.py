@@ -144,8 +144,9 @@ def _activity_context(
     task_form: TaskForm | None = None,
 ) -> dict[str, Any]:
     user = request.user
-    interactions = interactions_for(user)
-    mine = interactions.filter(account=account) if account else interactions.filter(contact=contact)
+    mine = interactions_for(
+        user, Interaction.objects.of_customer(user, account=account, contact=contact)
+    )
     page = _timeline_page(request, mine)
     tasks = list(open_tasks(mine)[: OPEN_TASKS_SHOWN + 1])
     editable = _can_edit_ids(user, [*page.items, *tasks])
@@ -306,12 +307,8 @@ def timeline_more(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """The next page of a timeline (htmx appends it; without JavaScript it is a plain page)."""
     model = Account if kind == "accounts" else Contact
     record = policy.get_for(request.user, Action.VIEW, model, pk)
-    interactions = interactions_for(request.user)
-    mine = (
-        interactions.filter(account=record)
-        if model is Account
-        else interactions.filter(contact=record)
-    )
+    customer = {"account": record} if model is Account else {"contact": record}
+    mine = interactions_for(request.user, Interaction.objects.of_customer(request.user, **customer))
     page = _timeline_page(request, mine)
     return render(
         request,
@@ -501,7 +498,10 @@ def task_list(request: HttpRequest) -> HttpResponse:
     if view not in TASK_VIEWS:
         view = "mine"
     now = timezone.now()
-    tasks = interactions_for(user).filter(kind="task", is_active=True)
+    # My own tasks start from what is given to me (always visible to me: no per-row check);
+    # the team view starts from everything the user may see.
+    start = None if view == "team" else Interaction.objects.assigned_to(user)
+    tasks = interactions_for(user, start).filter(kind="task", is_active=True)
     ordering = ["due_at", "id"]
     if view == "done":
         tasks = tasks.filter(assignee=user, done_at__isnull=False)
@@ -519,7 +519,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     undated = []
     if view == "mine" and not request.GET.get("cursor"):
         undated = list(
-            interactions_for(user)
+            interactions_for(user, Interaction.objects.assigned_to(user))
             .filter(
                 kind="task",
                 is_active=True,

@@ -51,6 +51,28 @@ class InteractionQuerySet(RestrictedQuerySet):
             condition = condition | Q(assignee=user.pk)
         return self.filter(condition)
 
+    def of_customer(self, user, *, account=None, contact=None) -> InteractionQuerySet:
+        """The interactions of one account or contact, as `user` may see them.
+
+        Seeing is controlled by the parent, so when the user may see the customer, every
+        interaction on it is visible and the list is a plain index walk on
+        (account|contact, occurred_at) instead of the general per-row visibility check.
+        When they may not see it, nothing.
+        """
+        from rapport.identity.policy import can
+
+        customer = account if account is not None else contact
+        if customer is None or not can(user, "view", customer):
+            return self.none()
+        return self.filter(account=account) if account is not None else self.filter(contact=contact)
+
+    def assigned_to(self, user) -> InteractionQuerySet:
+        """Tasks given to `user`: always visible to them (see `restrict`), so no per-row
+        check is needed; the partial index on (assignee, due_at) serves it."""
+        if not getattr(user, "is_active", False):
+            return self.none()
+        return self.filter(assignee=user.pk)
+
     def tasks(self) -> InteractionQuerySet:
         return self.filter(kind="task", is_active=True)
 

@@ -297,3 +297,26 @@ def test_linking_accounts_keeps_roles_of_links_that_stay(org, customer):
     services.contact_update(actor=rep, contact=contact, accounts=[account, other])
     roles = dict(AccountContact.objects.filter(contact=contact).values_list("account_id", "role"))
     assert roles == {account.pk: "influencer", other.pk: ""}
+
+
+def test_the_fast_paths_give_what_restrict_gives(org, customer):
+    account, contact = customer
+    rep = org["rep_sh"]
+    services.interaction_log(actor=rep, kind="call", account=account)
+    services.interaction_log(actor=rep, kind="note", contact=contact)
+    services.task_create(actor=rep, subject="给同事", account=account, assignee=org["rep_south"])
+    for user in (rep, org["sales_manager"], org["rep_south"], org["auditor"]):
+        restricted = Interaction.objects.restrict(user, Action.VIEW)
+        for customer_filter in ({"account": account}, {"contact": contact}):
+            fast = set(
+                Interaction.objects.of_customer(user, **customer_filter).values_list(
+                    "pk", flat=True
+                )
+            )
+            assert fast <= set(restricted.values_list("pk", flat=True)), user
+            if not account.__class__.objects.restrict(user, Action.VIEW).filter(pk=account.pk):
+                assert fast == set()
+        mine = set(Interaction.objects.assigned_to(user).values_list("pk", flat=True))
+        assert mine <= set(restricted.values_list("pk", flat=True))
+    assert Interaction.objects.assigned_to(org["rep_south"]).count() == 1
+    assert not Interaction.objects.of_customer(org["rep_south"], account=account).exists()

@@ -177,7 +177,7 @@ class Command(CliCommand):
 
     def do_tasks(self, actor, options) -> None:
         limit = self._limit(options)
-        tasks = open_tasks(interactions_for(actor).filter(assignee=actor))
+        tasks = open_tasks(interactions_for(actor, Interaction.objects.assigned_to(actor)))
         if options["overdue"]:
             tasks = tasks.filter(due_at__lt=timezone.now())
         now = timezone.now()
