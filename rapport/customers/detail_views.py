@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from rapport.core.customfields.values import definitions as custom_definitions
 from rapport.core.customfields.values import display as custom_display
+from rapport.core.customfields.values import user_names as custom_user_names
 from rapport.core.paging import cursor_page
 from rapport.identity import policy
 from rapport.identity.models import Action, User
@@ -112,12 +114,23 @@ def _rows(user: User, items) -> list[dict[str, Any]]:
     """Timeline or task rows: the interaction, its body after field rules, what may be done."""
     rules = policy.field_rules(user, INTERACTION)
     now = timezone.now()
+    items = list(items)
+    # The custom fields of interactions, read once for the page (not per row).
+    fields = custom_definitions(INTERACTION) if any(item.custom for item in items) else []
+    users = custom_user_names(fields, [item.custom for item in items]) if fields else {}
     return [
         {
             "interaction": item,
             "body": policy.apply_field_rules(user, INTERACTION, {"body": item.body}).get("body"),
             "body_hidden": rules.get("body") == "hidden",
             "overdue": item.is_overdue(now),
+            "custom": [
+                shown
+                for shown in custom_display(INTERACTION, item.custom, fields, users)
+                if shown["value"] not in ("", None, [])
+            ]
+            if item.custom
+            else [],
         }
         for item in items
     ]

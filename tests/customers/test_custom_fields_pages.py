@@ -111,3 +111,57 @@ def test_custom_fields_are_list_columns_and_filters(client, org):
     assert '<th data-column="cf.segment"' in body
     assert "大客户甲" in body and "小客户乙" not in body
     assert "Enterprise" in body  # the choice label in the reader's language
+
+
+def test_interaction_custom_values_show_on_the_timeline_in_fixed_queries(client, org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.query_counts import assert_flat
+
+    fields.custom_field_create(
+        actor=org["admin"],
+        object_type="customers.interaction",
+        key="channel",
+        type="choice",
+        label="渠道",
+        label_en="Channel",
+        choices="wechat|微信|WeChat\nphone|电话|Phone",
+    )
+    fields.custom_field_create(
+        actor=org["admin"],
+        object_type="customers.interaction",
+        key="referrer",
+        type="user",
+        label="推荐人",
+        label_en="Referred by",
+    )
+    rep = org["rep_sh"]
+    account = services.account_create(actor=rep, name="有渠道的客户")
+    start = timezone.now() - timedelta(days=10)
+    made = {"n": 0}
+
+    def grow(n):
+        for _ in range(n):
+            made["n"] += 1
+            services.interaction_log(
+                actor=rep,
+                kind="note",
+                account=account,
+                occurred_at=start + timedelta(minutes=made["n"]),
+                custom={"channel": "wechat", "referrer": org["rep_east"].pk},
+            )
+
+    client.force_login(rep)
+    url = reverse("customers:account_detail", args=[account.pk])
+    assert_flat(
+        client,
+        url,
+        grow,
+        few=1,
+        many=8,
+        rows=lambda body: body.count('data-testid="interaction-custom"'),
+    )
+    body = client.get(url).content.decode()
+    assert "Channel:</span> WeChat" in body and str(org["rep_east"]) in body

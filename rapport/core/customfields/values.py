@@ -243,18 +243,33 @@ def clean(
     return result
 
 
-def display(
-    object_type: str, custom: dict[str, Any] | None, fields: list[CustomField] | None = None
-) -> list[dict[str, Any]]:
-    """[{key, label, value (as people read it), many}] for the active fields, in order."""
+def user_names(fields: list[CustomField], customs: list[dict[str, Any]]) -> dict[int, str]:
+    """{user id: name} for every user-type value in `customs` (one query for all of them)."""
     from django.contrib.auth import get_user_model
 
+    ids = {
+        custom.get(f.key)
+        for custom in customs
+        for f in fields
+        if f.type == FieldType.USER and (custom or {}).get(f.key)
+    }
+    if not ids:
+        return {}
+    return {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=ids)}
+
+
+def display(
+    object_type: str,
+    custom: dict[str, Any] | None,
+    fields: list[CustomField] | None = None,
+    users: dict[int, str] | None = None,
+) -> list[dict[str, Any]]:
+    """[{key, label, value (as people read it), many}] for the active fields, in order.
+    `users` (from `user_names`) saves the query when showing many records."""
     fields = definitions(object_type) if fields is None else fields
     custom = custom or {}
-    user_ids = [custom.get(f.key) for f in fields if f.type == FieldType.USER and custom.get(f.key)]
-    users = (
-        {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
-    )
+    if users is None:
+        users = user_names(fields, [custom])
     shown = []
     for field in fields:
         value = custom.get(field.key)
