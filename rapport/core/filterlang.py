@@ -35,8 +35,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+
+from .datetimes import to_utc
 
 # Field types and the operators each accepts.
 TEXT, NUMBER, DECIMAL, DATE, DATETIME, CHOICE, MULTI, BOOL, USER, TAG = (
@@ -371,18 +373,12 @@ def _convert(field: FilterField, raw: Any, context: Context) -> Any:
             return base.date() if kind == DATE else base
         parsed: date | datetime | None
         if kind == DATE:
-            parsed = parse_date(text) if len(text) <= 10 else None
+            try:
+                parsed = parse_date(text) if len(text) <= 10 else None
+            except ValueError:  # well formed but not a real day (2026-02-30)
+                parsed = None
         else:
-            parsed = parse_datetime(text)
-            if parsed is None and parse_date(text) is not None:
-                parsed = datetime.combine(parse_date(text), datetime.min.time())
-            if parsed is not None and timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed)
-            if parsed is not None:
-                try:  # an offset the database cannot store is bad input, not a 500
-                    parsed = parsed.astimezone(dt.UTC)
-                except OverflowError:
-                    parsed = None
+            parsed = to_utc(text, dates=True)
         if parsed is None:
             raise _field_error(
                 field.name,

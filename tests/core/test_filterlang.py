@@ -200,3 +200,10 @@ def test_compiled_filters_select_the_right_accounts(org):
     assert names("website is not empty or name ^ 中国") == {"中国银行", "小卖部"}
     assert names("") == {"中国银行", "小卖部", "华东银行"}
     assert bank.pk and shop.pk
+
+
+@pytest.mark.parametrize("text", ["updated_at < 2026-02-30", "updated_at < 2026-13-45T00:00"])
+def test_impossible_dates_are_bad_input(text):
+    with pytest.raises(fl.FilterError) as error:
+        fl.validate(fl.parse(text), FIELDS)
+    assert "updated_at:" in error.value.message_dict["filter"][0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from ..datetimes import to_utc
 from .models import CustomField, FieldType
 
 TEXT_MAX = 255
@@ -105,24 +105,12 @@ def _one(field: CustomField, value: Any) -> Any:
                 raise ValidationError(message % {"date": limit.isoformat()}, code=code)
         return parsed.isoformat()
     if kind == FieldType.DATETIME:
-        parsed_dt = value if isinstance(value, datetime) else None
-        if parsed_dt is None:
-            try:
-                parsed_dt = parse_datetime(str(value).strip())
-            except ValueError:
-                parsed_dt = None
+        parsed_dt = to_utc(value)
         if parsed_dt is None:
             raise ValidationError(
                 _("Enter a date and time like 2026-12-31 14:30."), code="invalid_datetime"
             )
-        if timezone.is_naive(parsed_dt):
-            parsed_dt = timezone.make_aware(parsed_dt)
-        try:
-            return parsed_dt.astimezone(dt.UTC).isoformat()
-        except OverflowError:
-            raise ValidationError(
-                _("Enter a date and time like 2026-12-31 14:30."), code="invalid_datetime"
-            ) from None
+        return parsed_dt.isoformat()
     if kind == FieldType.CHOICE:
         text = str(value)
         if text not in _choice_values(field):

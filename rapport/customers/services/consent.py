@@ -7,17 +7,16 @@ Every change is an audit event on the contact with before/after, source and evid
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rapport.core import events, trail
+from rapport.core.datetimes import to_utc
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
@@ -61,23 +60,11 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
     at = values.get("at")
     if at in (None, ""):
         at = timezone.now()
-    elif isinstance(at, str):
-        try:
-            parsed = parse_datetime(at.strip())
-        except ValueError:
-            parsed = None
-        if parsed is None:
+    else:
+        at = to_utc(at)
+        if at is None:
             fail("at", _("Enter a date and time."), "invalid_datetime")
-        at = parsed
-    if isinstance(at, datetime):
-        if timezone.is_naive(at):
-            at = timezone.make_aware(at)
-        try:
-            at = at.astimezone(dt.UTC)
-        except OverflowError:
-            fail("at", _("Enter a date and time."), "invalid_datetime")
-            at = timezone.now()
-        if at > timezone.now() + timezone.timedelta(minutes=10):
+        elif at > timezone.now() + timezone.timedelta(minutes=10):
             fail("at", _("A consent cannot be given in the future."), "in_future")
     if errors:
         raise ValidationError(errors)

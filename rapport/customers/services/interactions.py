@@ -7,17 +7,16 @@ before/after and emits a domain event after commit.
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from rapport.core import events, trail
+from rapport.core.datetimes import to_utc
 from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
@@ -133,30 +132,14 @@ def _datetime(value: Any, field: str, errors: _Errors) -> datetime | None:
     """An aware datetime from a datetime or an ISO 8601 string; errors name the field."""
     if value in (None, ""):
         return None
-    if isinstance(value, str):
-        try:
-            parsed = parse_datetime(value.strip())
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            errors.add(
-                field,
-                _("“%(value)s” is not a date and time (use e.g. 2026-12-01 14:30).")
-                % {"value": value},
-                "invalid_datetime",
-            )
-            return None
-        value = parsed
-    if not isinstance(value, datetime):
-        errors.add(field, _("Enter a date and time."), "invalid_datetime")
-        return None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    try:  # an offset or a year the database cannot store is bad input
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        errors.add(field, _("Enter a date and time."), "invalid_datetime")
-        return None
+    parsed = to_utc(value)
+    if parsed is None:
+        errors.add(
+            field,
+            _("“%(value)s” is not a date and time (use e.g. 2026-12-01 14:30).") % {"value": value},
+            "invalid_datetime",
+        )
+    return parsed
 
 
 def _text(
