@@ -18,7 +18,6 @@ events in it) is verified at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -40,7 +39,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from harness import measure, table  # noqa: E402
+from harness import (  # noqa: E402
+    comparison_table,
+    database_version,
+    measure_cases,
+    write_results,
+)
 
 from rapport.audit import chain  # noqa: E402
 from rapport.audit.models import Alert, AuditEvent, BehaviourRule  # noqa: E402
@@ -260,11 +264,7 @@ def main() -> None:
         flush=True,
     )
     raw = RawSql(manager)
-    with connection.cursor() as cursor:
-        version = connection.Database.sqlite_version if vendor == "sqlite" else None
-        if version is None:
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
+    version = database_version()
 
     tier_a = orm_page(manager, Q(tier="A"))
     last = (tier_a[PAGE - 1].name, tier_a[PAGE - 1].pk)
@@ -307,12 +307,7 @@ def main() -> None:
         )
     )
 
-    results = []
-    for name, orm_call, raw_call in cases:
-        orm = measure(orm_call, iterations=args.iterations, warmup=args.warmup)
-        sql = measure(raw_call, iterations=args.iterations, warmup=args.warmup)
-        results.append((name, orm, sql))
-        print(f"  {name}: ORM p50 {orm.p50_ms:.2f} ms, SQL p50 {sql.p50_ms:.2f} ms", flush=True)
+    results = measure_cases(cases, iterations=args.iterations, warmup=args.warmup)
 
     verified = chain.verify()
     assert verified.ok, f"audit chain broken at #{verified.first_bad_seq}: {verified.reason}"
@@ -326,50 +321,16 @@ def main() -> None:
         f"audit chain verified ({verified.checked:,} events, {alerts} mass-view alert)"
     )
     print()
-    print(
-        table(
-            [
-                "case",
-                "ORM p50 ms",
-                "ORM p95 ms",
-                "ORM ops/s",
-                "SQL p50 ms",
-                "SQL p95 ms",
-                "SQL ops/s",
-                "ORM/SQL p50",
-            ],
-            [
-                (
-                    name,
-                    f"{orm.p50_ms:.2f}",
-                    f"{orm.p95_ms:.2f}",
-                    f"{orm.ops_per_s:,.0f}",
-                    f"{sql.p50_ms:.2f}",
-                    f"{sql.p95_ms:.2f}",
-                    f"{sql.ops_per_s:,.0f}",
-                    f"{orm.p50_ms / sql.p50_ms:.1f}x",
-                )
-                for name, orm, sql in results
-            ],
-        )
-    )
+    print(comparison_table(results))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "vendor": vendor,
-                    "version": version,
-                    "accounts": total,
-                    "visible_share": share,
-                    "build": built,
-                    "cases": [
-                        {"case": name, "orm": orm.__dict__, "sql": sql.__dict__}
-                        for name, orm, sql in results
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+        write_results(
+            args.json,
+            results,
+            vendor=vendor,
+            version=version,
+            accounts=total,
+            visible_share=share,
+            build=built,
         )
 
 

@@ -6,14 +6,18 @@ interactions (one in ten a task) with the demo bulk generator, tags the accounts
 measures, each beside hand-written SQL doing the same work on a cursor in the same run:
 
 - the account 360 page's reads: the restricted get, the contacts with their roles, timeline
-  page 1 (`interactions_for` + `timeline`, with participants and attachments prefetched),
-  the open tasks, and who last changed the stage and the tier (`last_changes`). The number of
-  queries is asserted to be the same for an account with 5 and with 500 interactions;
+  page 1 (`interactions_for` started from `Interaction.objects.of_customer` + `timeline`,
+  with participants and attachments prefetched), the open tasks, and who last changed the
+  stage and the tier (`last_changes`). The number of queries is asserted to be the same for
+  an account with 5 and with 500 interactions;
 - the account list (page 1 of 50 + 1) filtered by a tag (`with_tags`, tag and the tags below
   it) and by the filter language (`tier in (A, B) and updated_at < today-30`);
 - logging a call through `services.interaction_log` (permission checks, validation, the
   audited insert, the outbox event) beside the raw inserts of the same rows and audit event;
-- "My tasks": the manager's open tasks by due date (page 1 of 50 + 1).
+- "My tasks": the manager's open tasks by due date (page 1 of 50 + 1), started from
+  `Interaction.objects.assigned_to`.
+
+bench_large.py reuses these functions against an existing (large) demo database.
 
 Before timing, both sides are checked to return the same rows; the audit chain (with the
 raw side's events in it) is verified at the end.
@@ -22,6 +26,7 @@ raw side's events in it) is verified at the end.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -45,7 +50,12 @@ from django.db import connection, transaction  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from harness import measure, table  # noqa: E402
+from harness import (  # noqa: E402
+    comparison_table,
+    database_version,
+    measure_cases,
+    write_results,
+)
 
 from rapport.audit import chain  # noqa: E402
 from rapport.audit.models import AuditEvent  # noqa: E402
@@ -58,7 +68,6 @@ from rapport.customers.models import (  # noqa: E402
     Account,
     Contact,
     Interaction,
-    Tier,
 )
 from rapport.customers.querysets import (  # noqa: E402
     OPEN_TASKS_SHOWN,
@@ -127,7 +136,7 @@ def tag_accounts(admin: User) -> int:
     rows = Account.objects.values_list("pk", "tier", "industry").order_by("pk").iterator(5000)
     batch: list[TaggedRecord] = []
     for pk, tier, industry in rows:
-        names = [TAG] if tier == Tier.A else []
+        names = [TAG] if tier == "A" else []
         if industry in demo.INDUSTRY_TAGS:
             names.append(demo.INDUSTRY_TAGS[industry])
         batch += [
@@ -165,26 +174,36 @@ def two_accounts(manager: User) -> tuple[Account, Account]:
         .first()
     )
     assert big is not None, "the manager owns no account with contacts"
-    people = list(big.contacts.order_by("id"))
-    present = big.interactions.count()
+    add_history(manager, big, 500, history)
+    return small, big
+
+
+def add_history(
+    owner: User, account: Account, total: int, history: demo_history.HistoryData
+) -> int:
+    """Bring `account` up to `total` interactions (in bulk, spread over its contacts, a few
+    meetings with participants so the prefetches have rows to fetch). Returns the rows added;
+    none when it has that many already."""
+    people = list(account.contacts.order_by("id"))
+    assert people, f"account {account.pk} has no contacts"
     rows = []
-    for position in range(max(0, 500 - present)):
+    for position in range(max(0, total - account.interactions.count())):
         values = history.interaction(english=False)
         rows.append(
             Interaction(
-                account=big,
+                account=account,
                 contact=people[position % len(people)],
-                owner=manager,
-                created_by=manager,
+                owner=owner,
+                created_by=owner,
                 **values,
             )
         )
     created = Interaction.objects.bulk_create(rows)
     meetings = [row for row in created if row.kind in ("meeting", "visit")][:20]
-    for row in meetings:  # some participants, so the prefetches have rows to fetch
+    for row in meetings:
         row.participant_contacts.add(people[-1])
-        row.participant_users.add(manager)
-    return small, big
+        row.participant_users.add(owner)
+    return len(created)
 
 
 # --- the ORM side --------------------------------------------------------------------------
@@ -200,7 +219,9 @@ def orm_account_page(manager: User, pk: int) -> dict:
         .only("pk", "name", "title", "phones", "emails", "id_number", "is_active")
         .order_by("name", "id")[: RELATED_LIMIT + 1]
     )
-    mine = interactions_for(manager).filter(account=account)
+    # As `detail_views._activity_context`: the customer's visibility checked once, then a
+    # plain walk of its interactions ("controlled by parent").
+    mine = interactions_for(manager, Interaction.objects.of_customer(manager, account=account))
     page = list(timeline(mine).order_by("-occurred_at", "-id")[: TIMELINE_PAGE + 1])
     tasks = list(open_tasks(mine)[: OPEN_TASKS_SHOWN + 1])
     changed = last_changes(account, ("lifecycle_stage", "tier"))
@@ -232,8 +253,9 @@ def orm_filter_list(manager: User) -> list[int]:
 
 
 def orm_my_tasks(manager: User) -> list[int]:
+    # As `detail_views.task_list` ("mine"): one's own tasks need no per-row visibility check.
     tasks = (
-        interactions_for(manager)
+        interactions_for(manager, Interaction.objects.assigned_to(manager))
         .filter(
             kind="task",
             is_active=True,
@@ -269,24 +291,6 @@ def restriction(alias: str) -> str:
     )"""
 
 
-def interaction_visibility() -> str:
-    """Interactions the manager may see: by their own grant (department scope on the owner),
-    by seeing the account or the contact ("controlled by parent"), or as the assignee."""
-    return f"""(
-        i.owner_id = %s
-        OR i.owner_id IN (
-            SELECT u3.id FROM identity_user u3
-            JOIN identity_department dep3 ON dep3.id = u3.department_id
-            WHERE dep3.path LIKE %s
-        )
-        OR EXISTS (SELECT 1 FROM customers_account a WHERE a.id = i.account_id
-                   AND {restriction("a")})
-        OR EXISTS (SELECT 1 FROM customers_contact c WHERE c.id = i.contact_id
-                   AND {restriction("c")})
-        OR i.assignee_id = %s
-    )"""
-
-
 TIMELINE_COLUMNS = """i.*, o.username, o.display_name, c.name, ac.name, asg.username,
     asg.display_name, db.username"""
 TIMELINE_JOINS = """
@@ -316,7 +320,6 @@ class RawSql:
             manager.pk,
             ContentType.objects.get_for_model(Contact).pk,
         ]
-        self.visibility = [manager.pk, path, *self.account_scope, *self.contact_scope, manager.pk]
         self.account_type = ContentType.objects.get_for_model(Account).pk
         self.for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
 
@@ -375,19 +378,19 @@ class RawSql:
                         crypto.decrypt(value)
             cursor.execute(
                 f"""SELECT {TIMELINE_COLUMNS} FROM customers_interaction i {TIMELINE_JOINS}
-                    WHERE i.account_id = %s AND {interaction_visibility()}
+                    WHERE i.account_id = %s
                       AND i.is_active AND NOT (i.kind = 'task' AND i.done_at IS NULL)
                     ORDER BY i.occurred_at DESC, i.id DESC LIMIT {TIMELINE_PAGE + 1}""",
-                [pk, *self.visibility],
+                [pk],
             )
             page = cursor.fetchall()
             self._prefetch(cursor, [row[0] for row in page])
             cursor.execute(
                 f"""SELECT {TIMELINE_COLUMNS} FROM customers_interaction i {TIMELINE_JOINS}
-                    WHERE i.account_id = %s AND {interaction_visibility()}
+                    WHERE i.account_id = %s
                       AND i.kind = 'task' AND i.is_active AND i.done_at IS NULL
                     ORDER BY i.due_at ASC NULLS LAST, i.id ASC LIMIT {OPEN_TASKS_SHOWN + 1}""",
-                [pk, *self.visibility],
+                [pk],
             )
             tasks = cursor.fetchall()
             self._prefetch(cursor, [row[0] for row in tasks])
@@ -448,9 +451,8 @@ class RawSql:
                 f"""SELECT {TIMELINE_COLUMNS} FROM customers_interaction i {TIMELINE_JOINS}
                     WHERE i.assignee_id = %s AND i.kind = 'task' AND i.is_active
                       AND i.done_at IS NULL AND i.due_at IS NOT NULL
-                      AND {interaction_visibility()}
                     ORDER BY i.due_at, i.id LIMIT {PAGE + 1}""",
-                [self.manager.pk, *self.visibility],
+                [self.manager.pk],
             )
             rows = cursor.fetchall()
             self._prefetch(cursor, [row[0] for row in rows])
@@ -588,6 +590,66 @@ def count_queries(operation) -> int:
     return len(captured.captured_queries)
 
 
+def check_query_count(manager: User, short: Account, long: Account) -> int:
+    """The 360 page costs the same number of queries whatever the history's length (asserted
+    for an account with a short and one with a long history). Returns that number."""
+    policy.get_for(manager, "view", Account, short.pk)  # grants cached, as within a request
+    queries_short = count_queries(lambda: orm_account_page(manager, short.pk))
+    queries_long = count_queries(lambda: orm_account_page(manager, long.pk))
+    assert queries_short == queries_long, (queries_short, queries_long)
+    print(
+        f"account 360 reads: {queries_short} queries with {short.interactions.count():,} "
+        f"interactions and with {long.interactions.count():,}",
+        flush=True,
+    )
+    return queries_short
+
+
+def check_same_rows(cases) -> None:
+    """Both sides must return the same rows (and some), or the comparison means nothing."""
+    for name, orm_call, raw_call in cases:
+        orm_rows, raw_rows = orm_call(), raw_call()
+        assert orm_rows == raw_rows and orm_rows, f"{name}: ORM and SQL disagree"
+
+
+def random_account_case(manager: User, raw: RawSql, visible_ids: list[int]):
+    """The 360 reads of accounts taken in turn from `visible_ids` (the two sides from
+    opposite ends), after checking both sides agree on the first 50."""
+    assert visible_ids, "the manager sees no account with interactions"
+    for pk in visible_ids[:50]:
+        assert orm_account_page(manager, pk) == raw.account_page(pk), pk
+    orm_ids = itertools.cycle(visible_ids)
+    raw_ids = itertools.cycle(reversed(visible_ids))
+    return (
+        "360 reads, random account",
+        lambda: orm_account_page(manager, next(orm_ids)),
+        lambda: raw.account_page(next(raw_ids)),
+    )
+
+
+def log_call_case(manager: User, raw: RawSql, account: Account, contact: Contact, runs: int):
+    """Logging a call on `account` with `contact`, `runs` times a side (plus one each to check
+    that both sides store the same row first)."""
+    history = demo_history.HistoryData(demo.DemoData(9).rng, as_of=timezone.now())
+    log_values = [history.interaction(english=False, kind="call") for _ in range(2 * runs + 2)]
+    for values in log_values:
+        values["occurred_at"] = timezone.now() - timedelta(hours=1)
+    orm_values, raw_values = iter(log_values), iter(reversed(log_values))
+    stored = [
+        Interaction.objects.filter(pk=pk).values("kind", "account_id", "contact_id", "owner_id")[0]
+        for pk in (
+            orm_log(manager, account, contact, next(orm_values)),
+            raw.log(account, contact, next(raw_values)),
+        )
+    ]
+    assert stored[0] == stored[1], stored
+    return (
+        "log a call (audited)",
+        lambda: orm_log(manager, account, contact, next(orm_values)),
+        lambda: raw.log(account, contact, next(raw_values)),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -622,30 +684,11 @@ def main() -> None:
     small, big = two_accounts(manager)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-        version = connection.Database.sqlite_version if vendor == "sqlite" else None
-        if version is None:
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
+    version = database_version()
     raw = RawSql(manager)
     vip = Tag.objects.get(name=TAG, parent=None)
 
-    # The 360 page costs the same number of queries whatever the history's length.
-    policy.get_for(manager, "view", Account, small.pk)  # grants cached, as within a request
-    queries_small = count_queries(lambda: orm_account_page(manager, small.pk))
-    queries_big = count_queries(lambda: orm_account_page(manager, big.pk))
-    assert queries_small == queries_big, (queries_small, queries_big)
-    print(
-        f"account 360 reads: {queries_small} queries with {small.interactions.count()} "
-        f"interactions and with {big.interactions.count()}",
-        flush=True,
-    )
-
-    log_contact = small.contacts.get()
-    history = demo_history.HistoryData(demo.DemoData(9).rng, as_of=timezone.now())
-    log_values = [history.interaction(english=False, kind="call") for _ in range(4000)]
-    for values in log_values:
-        values["occurred_at"] = timezone.now() - timedelta(hours=1)
-    orm_values, raw_values = iter(log_values), iter(reversed(log_values))
+    queries = check_query_count(manager, small, big)
     visible_ids = list(
         Account.objects.restrict(manager, "view")
         .filter(interactions__isnull=False)
@@ -671,46 +714,11 @@ def main() -> None:
         ),
         ("my tasks, page 1", lambda: orm_my_tasks(manager), lambda: raw.my_tasks()),
     ]
-    # Both sides must return the same rows, or the comparison means nothing.
-    for name, orm_call, raw_call in cases:
-        orm_rows, raw_rows = orm_call(), raw_call()
-        assert orm_rows == raw_rows and orm_rows, f"{name}: ORM and SQL disagree"
-    for pk in visible_ids[:50]:
-        assert orm_account_page(manager, pk) == raw.account_page(pk), pk
-    orm_ids, raw_ids = iter(visible_ids * 10), iter(list(reversed(visible_ids)) * 10)
-    cases.insert(
-        1,
-        (
-            "360 reads, random account",
-            lambda: orm_account_page(manager, next(orm_ids)),
-            lambda: raw.account_page(next(raw_ids)),
-        ),
-    )
-    logged = {
-        "orm": orm_log(manager, small, log_contact, next(orm_values)),
-        "raw": raw.log(small, log_contact, next(raw_values)),
-    }
-    orm_row = Interaction.objects.filter(pk=logged["orm"]).values(
-        "kind", "account_id", "contact_id", "owner_id"
-    )[0]
-    raw_row = Interaction.objects.filter(pk=logged["raw"]).values(
-        "kind", "account_id", "contact_id", "owner_id"
-    )[0]
-    assert orm_row == raw_row, (orm_row, raw_row)
-    cases.append(
-        (
-            "log a call (audited)",
-            lambda: orm_log(manager, small, log_contact, next(orm_values)),
-            lambda: raw.log(small, log_contact, next(raw_values)),
-        )
-    )
-
-    results = []
-    for name, orm_call, raw_call in cases:
-        orm = measure(orm_call, iterations=args.iterations, warmup=args.warmup)
-        sql = measure(raw_call, iterations=args.iterations, warmup=args.warmup)
-        results.append((name, orm, sql))
-        print(f"  {name}: ORM p50 {orm.p50_ms:.2f} ms, SQL p50 {sql.p50_ms:.2f} ms", flush=True)
+    check_same_rows(cases)
+    cases.insert(1, random_account_case(manager, raw, visible_ids))
+    runs = args.iterations + args.warmup
+    cases.append(log_call_case(manager, raw, small, small.contacts.get(), runs))
+    results = measure_cases(cases, iterations=args.iterations, warmup=args.warmup)
 
     verified = chain.verify()
     assert verified.ok, f"audit chain broken at #{verified.first_bad_seq}: {verified.reason}"
@@ -725,52 +733,17 @@ def main() -> None:
         f"audit chain verified ({verified.checked:,} events)"
     )
     print()
-    print(
-        table(
-            [
-                "case",
-                "ORM p50 ms",
-                "ORM p95 ms",
-                "ORM ops/s",
-                "SQL p50 ms",
-                "SQL p95 ms",
-                "SQL ops/s",
-                "ORM/SQL p50",
-            ],
-            [
-                (
-                    name,
-                    f"{orm.p50_ms:.2f}",
-                    f"{orm.p95_ms:.2f}",
-                    f"{orm.ops_per_s:,.0f}",
-                    f"{sql.p50_ms:.2f}",
-                    f"{sql.p95_ms:.2f}",
-                    f"{sql.ops_per_s:,.0f}",
-                    f"{orm.p50_ms / sql.p50_ms:.1f}x",
-                )
-                for name, orm, sql in results
-            ],
-        )
-    )
+    print(comparison_table(results))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "vendor": vendor,
-                    "version": version,
-                    "accounts": total,
-                    "visible_share": share,
-                    "build": built,
-                    "queries_360": queries_small,
-                    "cases": [
-                        {"case": name, "orm": orm.__dict__, "sql": sql.__dict__}
-                        for name, orm, sql in results
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
+        write_results(
+            args.json,
+            results,
+            vendor=vendor,
+            version=version,
+            accounts=total,
+            visible_share=share,
+            build=built,
+            queries_360=queries,
         )
 
 

@@ -17,7 +17,6 @@ sides are first checked to return the same records.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -35,7 +34,12 @@ django.setup()
 from django.contrib.contenttypes.models import ContentType  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from harness import measure, table  # noqa: E402
+from harness import (  # noqa: E402
+    comparison_table,
+    database_version,
+    measure_cases,
+    write_results,
+)
 
 from rapport.core import search  # noqa: E402
 from rapport.core.blind import blind_index  # noqa: E402
@@ -132,17 +136,25 @@ class RawSql:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def phone(self, e164: str) -> list[tuple]:
+    def phone(self, e164: str, model=Contact, table_name: str = "customers_contact") -> list[tuple]:
         sql = f"""
             SELECT r.* FROM core_searchkey k
             JOIN core_searchdocument d ON d.id = k.document_id
-            JOIN customers_contact r ON r.id = d.object_id
+            JOIN {table_name} r ON r.id = d.object_id
             WHERE k.key = %s AND d.object_type = %s AND {restriction("r")}
             ORDER BY d.object_id DESC LIMIT {LIMIT + 1}"""
         key = blind_index(e164, purpose="phone")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key, Contact.security_type, *self.scope(Contact)])
+            cursor.execute(sql, [key, model.security_type, *self.scope(model)])
             return cursor.fetchall()
+
+
+def visible_phone(manager: User) -> tuple[str, str]:
+    """A mobile of a contact the manager may see: (E.164, as typed with spaces)."""
+    contact = Contact.objects.restrict(manager, "view").exclude(phones=[]).order_by("id").first()
+    assert contact is not None, "the manager sees no contact with a phone"
+    e164 = contact.phones[0]
+    return e164, f"{e164[3:6]} {e164[6:10]} {e164[10:]}"  # "138 1234 5678"
 
 
 def orm(manager: User, typed: str, object_type: str) -> list[int]:
@@ -172,11 +184,7 @@ def main() -> None:
         flush=True,
     )
     text.warm_up()
-    phone_contact = (
-        Contact.objects.restrict(manager, "view").exclude(phones=[]).order_by("id").first()
-    )
-    e164 = phone_contact.phones[0]
-    typed_phone = f"{e164[3:6]} {e164[6:10]} {e164[10:]}"  # "138 1234 5678"
+    e164, typed_phone = visible_phone(manager)
     raw = RawSql(manager)
     cases = [
         (
@@ -201,20 +209,8 @@ def main() -> None:
         assert orm_ids == raw_ids and orm_ids, f"{name}: ORM and SQL disagree"
     assert index.is_postgresql() == (vendor == "postgresql")
 
-    results = []
-    for name, orm_call, raw_call in cases:
-        timed_orm = measure(orm_call, iterations=args.iterations, warmup=args.warmup)
-        timed_sql = measure(raw_call, iterations=args.iterations, warmup=args.warmup)
-        results.append((name, timed_orm, timed_sql))
-        print(
-            f"  {name}: search p50 {timed_orm.p50_ms:.2f} ms, SQL p50 {timed_sql.p50_ms:.2f} ms",
-            flush=True,
-        )
-    with connection.cursor() as cursor:
-        version = connection.Database.sqlite_version if vendor == "sqlite" else None
-        if version is None:
-            cursor.execute("SHOW server_version")
-            version = cursor.fetchone()[0]
+    results = measure_cases(cases, iterations=args.iterations, warmup=args.warmup, left="search")
+    version = database_version()
     print()
     print(
         f"{vendor} {version}, {Account.objects.count():,} accounts, {Contact.objects.count():,} "
@@ -223,45 +219,16 @@ def main() -> None:
         f"{os.cpu_count()} CPUs"
     )
     print()
-    print(
-        table(
-            [
-                "case",
-                "search p50 ms",
-                "search p95 ms",
-                "SQL p50 ms",
-                "SQL p95 ms",
-                "search/SQL p50",
-            ],
-            [
-                (
-                    name,
-                    f"{timed_orm.p50_ms:.2f}",
-                    f"{timed_orm.p95_ms:.2f}",
-                    f"{timed_sql.p50_ms:.2f}",
-                    f"{timed_sql.p95_ms:.2f}",
-                    f"{timed_orm.p50_ms / timed_sql.p50_ms:.1f}x",
-                )
-                for name, timed_orm, timed_sql in results
-            ],
-        )
-    )
+    print(comparison_table(results, left="search"))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "vendor": vendor,
-                    "version": version,
-                    "build": built,
-                    "visible_share": share,
-                    "cases": [
-                        {"case": name, "search": o.__dict__, "sql": s.__dict__}
-                        for name, o, s in results
-                    ],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
+        write_results(
+            args.json,
+            results,
+            left="search",
+            vendor=vendor,
+            version=version,
+            build=built,
+            visible_share=share,
         )
 
 

@@ -6,10 +6,12 @@ print(timing.p50_ms, timing.p95_ms, timing.ops_per_s)
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,24 @@ def measure(operation: Callable[[], object], *, iterations: int = 200, warmup: i
     )
 
 
+def measure_cases(
+    cases: Sequence[tuple[str, Callable[[], object], Callable[[], object]]],
+    *,
+    iterations: int,
+    warmup: int,
+    left: str = "ORM",
+) -> list[tuple[str, Timing, Timing]]:
+    """Time both sides of each (name, application call, raw SQL call), one after the other,
+    printing each case's medians as it finishes."""
+    results = []
+    for name, app_call, sql_call in cases:
+        app = measure(app_call, iterations=iterations, warmup=warmup)
+        sql = measure(sql_call, iterations=iterations, warmup=warmup)
+        results.append((name, app, sql))
+        print(f"  {name}: {left} p50 {app.p50_ms:.2f} ms, SQL p50 {sql.p50_ms:.2f} ms", flush=True)
+    return results
+
+
 def display_width(text: str) -> int:
     import unicodedata
 
@@ -82,6 +102,64 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         + "|"
     )
     return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])
+
+
+def comparison_table(
+    results: Sequence[tuple[str, Timing, Timing]], *, left: str = "ORM", right: str = "SQL"
+) -> str:
+    """The table every benchmark prints: for each case, the application's path (`left`) and
+    the hand-written SQL (`right`) side by side, and the ratio of their medians."""
+    return table(
+        [
+            "case",
+            f"{left} p50 ms",
+            f"{left} p95 ms",
+            f"{left} ops/s",
+            f"{right} p50 ms",
+            f"{right} p95 ms",
+            f"{right} ops/s",
+            f"{left}/{right} p50",
+        ],
+        [
+            (
+                name,
+                f"{app.p50_ms:.2f}",
+                f"{app.p95_ms:.2f}",
+                f"{app.ops_per_s:,.0f}",
+                f"{sql.p50_ms:.2f}",
+                f"{sql.p95_ms:.2f}",
+                f"{sql.ops_per_s:,.0f}",
+                f"{app.p50_ms / sql.p50_ms:.1f}x",
+            )
+            for name, app, sql in results
+        ],
+    )
+
+
+def write_results(
+    path: str | Path,
+    results: Sequence[tuple[str, Timing, Timing]],
+    *,
+    left: str = "orm",
+    **summary: object,
+) -> None:
+    """The run as JSON: `summary` (database, sizes, build figures …) and each case's two
+    timings, the application's under `left` and the hand-written SQL's under "sql"."""
+    cases = [{"case": name, left: app.__dict__, "sql": sql.__dict__} for name, app, sql in results]
+    Path(path).write_text(
+        json.dumps({**summary, "cases": cases}, ensure_ascii=False, indent=2, default=str)
+    )
+
+
+def database_version() -> str:
+    """The version of the database Django is connected to (SQLite library or server)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return connection.Database.sqlite_version
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
 
 
 def _is_number(text: str) -> bool:

@@ -126,6 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("RAPPORT_REDIS_URL", "")
+# Where people reach Rapport: links in e-mails (reminders, approvals) start with it.
+SITE_URL = os.environ.get("RAPPORT_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -292,6 +294,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Same-named fields with different choice sets get their own enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "TagColourEnum": "rapport.core.tags.models.Colour",
+        "OptionColourEnum": "rapport.customers.models.OptionColour",
+        "InteractionDirectionEnum": "rapport.customers.models.Direction",
+    },
 }
 
 AUDIT_RETENTION_DAYS = env_int("RAPPORT_AUDIT_RETENTION_DAYS", 3 * 365)

@@ -58,3 +58,14 @@ def org(db):
     }
     TeamFactory(name="Key accounts", lead=users["cm"], members=[users["rep_sh"]])
     return {"departments": {"hq": hq, "east": east, "sh": shanghai, "south": south}, **users}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_account_options():
+    """The configured tiers and stages are held in memory per process; a test's own
+    (rolled back) options must not leak into the next test."""
+    from rapport.customers import options
+
+    options._memory.by_field = None
+    yield
+    options._memory.by_field = None

@@ -6,6 +6,8 @@ fields left out, masked fields masked); every write goes through `customers.serv
 
 from __future__ import annotations
 
+from functools import partial
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -33,6 +35,7 @@ from rapport.identity.api import (
 )
 from rapport.identity.models import Action, User
 
+from . import options as account_options
 from . import services
 from .filtering import apply_filter
 from .list_api import BulkAssignMixin, BulkStageMixin, SavedViewFilter
@@ -235,6 +238,10 @@ class FilterLanguageFilter(django_filters.CharFilter):
             ) from error
 
 
+def _option_choices(field: str) -> list[tuple[str, str]]:
+    return [(item.code, item.display_label) for item in account_options.options(field)]
+
+
 class AccountFilter(django_filters.FilterSet):
     filter = FilterLanguageFilter(Account.security_type)
     view = SavedViewFilter(Account.security_type)
@@ -246,6 +253,11 @@ class AccountFilter(django_filters.FilterSet):
     parent = IdFilter(field_name="parent_id")
     tag = TagFilter(label=TAG_FILTER_LABEL)
     tag_match = TagMatchFilter()
+    # Configured options (retired ones too: accounts may carry them); see /account-options/.
+    tier = django_filters.ChoiceFilter(choices=partial(_option_choices, "tier"))
+    lifecycle_stage = django_filters.ChoiceFilter(
+        choices=partial(_option_choices, "lifecycle_stage")
+    )
 
     def filter_q(self, accounts, name, text):
         return accounts_matching(accounts, text, user=self.request.user)

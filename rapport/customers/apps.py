@@ -1,5 +1,20 @@
+from functools import partial
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _all_options(field: str) -> list[tuple[str, str]]:
+    from .options import options
+
+    return [(item.code, item.display_label) for item in options(field)]
+
+
+def _ensure_default_options(sender, using="default", **kwargs) -> None:
+    from .options import ensure_defaults
+
+    ensure_defaults(using)
 
 
 class CustomersConfig(AppConfig):
@@ -41,6 +56,9 @@ class CustomersConfig(AppConfig):
             actions=actions,
             fields=["credit_code", "phone", "address", "website"],
             conditions=["province", "city", "tier", "industry", "lifecycle_stage"],
+            condition_choices={
+                field: partial(_all_options, field) for field in ("tier", "lifecycle_stage")
+            },
         )
         policy.register(
             "customers.contact",
@@ -54,3 +72,10 @@ class CustomersConfig(AppConfig):
             actions=["view", "add", "change", "delete", "assign"],
             fields=["body"],
         )
+        # Administrators configure the tiers and lifecycle stages accounts may take.
+        policy.register(
+            "customers.accountoption",
+            label=_("tiers and lifecycle stages"),
+            actions=["manage"],
+        )
+        post_migrate.connect(_ensure_default_options, sender=self)

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST
 from rapport.core import errors
 from rapport.identity.models import Action, User
 
-from .models import Account, LifecycleStage
+from . import options as account_options
+from .models import Account
 from .services import bulk
 from .tag_views import MODELS, RecordIdsField, _back
 
@@ -44,10 +45,14 @@ class AssignRecordsForm(forms.Form):
 
 
 class StageRecordsForm(forms.Form):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lifecycle_stage"].choices = account_options.choices("lifecycle_stage")
+
     records = RecordIdsField(label=gettext_lazy("Records"))
     lifecycle_stage = forms.ChoiceField(
         label=gettext_lazy("Lifecycle stage"),
-        choices=LifecycleStage.choices,
+        choices=(),
         error_messages={
             "required": gettext_lazy("Choose a lifecycle stage."),
             "invalid_choice": gettext_lazy("Choose a lifecycle stage."),
@@ -141,6 +146,6 @@ def accounts_stage(request: HttpRequest) -> HttpResponse:
                 "%(count)d accounts are now at stage “%(stage)s”.",
                 len(changed),
             )
-            % {"count": len(changed), "stage": LifecycleStage(stage).label},
+            % {"count": len(changed), "stage": account_options.label("lifecycle_stage", stage)},
         )
     return _back(request, "accounts")

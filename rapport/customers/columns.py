@@ -212,10 +212,12 @@ def _simple(model, name: str, **kwargs) -> Column:
 
 
 def _choice(model, name: str, **kwargs) -> Column:
+    # Model choices read by get_<name>_display; configured ones (tier, stage) by <name>_label.
+    display = f"get_{name}_display" if model._meta.get_field(name).choices else None
     return Column(
         name,
         _label(model, name),
-        lambda record: getattr(record, f"get_{name}_display")(),
+        lambda record: getattr(record, display)() if display else getattr(record, f"{name}_label"),
         fields=(name,),
         only=(name,),
         **kwargs,

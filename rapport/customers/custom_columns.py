@@ -1,4 +1,8 @@
-"""Custom fields as list columns (through the column registry of `columns`)."""
+"""Custom fields as list columns (through the column registry of `columns`).
+
+A column reveals its field under the name field rules use ("cf.<key>"), so the column
+registry applies the user's rules to it as to any column: a hidden field's column is not
+offered, a masked one shows its values masked."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from rapport.core.customfields.models import CustomField, FieldType
+from rapport.core.customfields.rules import rule_name
 from rapport.core.customfields.values import definitions
 
 from .columns import Column, register_columns
@@ -45,11 +50,11 @@ def _provider(object_type: str):
         user_names: dict[int, str] = {}
         return [
             Column(
-                key=f"cf.{field.key}",
+                key=rule_name(field.key),
                 label=field.display_label,
                 value=_reader(field, user_names),
                 only=("custom",),
-                fields=(f"custom.{field.key}",),
+                fields=(rule_name(field.key),),
             )
             for field in definitions(object_type)
         ]

@@ -1,5 +1,9 @@
 """Custom fields in the HTML forms: one form field per active definition, named
-"custom.<key>" (the name the services' errors use), in the reader's language."""
+"custom.<key>" (the name the services' errors use), in the reader's language.
+
+Field rules apply as to standard fields: a field hidden from the user is left out, a masked
+one shows its value masked and a read-only one its value, neither editable. Only values the
+user may change are sent to the service, so an edit keeps the values they cannot see."""
 
 from __future__ import annotations
 
@@ -11,8 +15,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.customfields.models import CustomField, FieldType
-from rapport.core.customfields.values import definitions
-from rapport.identity.models import Action, User
+from rapport.core.customfields.rules import rule_name
+from rapport.core.customfields.values import definitions, display
+from rapport.identity import policy
+from rapport.identity.models import Action, FieldRule, User
 
 
 class DateInput(forms.DateInput):
@@ -80,6 +86,25 @@ def _form_field(field: CustomField, user: User) -> forms.Field:
     return forms.CharField(max_length=(rules.get("max_length") or 255), **common)
 
 
+class _ShownTextInput(forms.TextInput):
+    """A text box that shows a fixed text whatever the form's value (a masked value: the
+    real one never reaches the page)."""
+
+    def __init__(self, shown: str, attrs=None) -> None:
+        super().__init__(attrs)
+        self.shown = shown
+
+    def format_value(self, value):
+        return self.shown or None
+
+
+def _masked_field(field: CustomField, object_type: str, current: dict | None) -> forms.Field:
+    (row,) = display(object_type, current, [field])
+    shown = policy.mask_value(row["value"])
+    text = ", ".join(str(item) for item in shown) if isinstance(shown, list) else str(shown or "")
+    return forms.CharField(label=field.display_label, required=False, widget=_ShownTextInput(text))
+
+
 def _initial(field: CustomField, value: Any) -> Any:
     if value is None:
         return None
@@ -93,30 +118,43 @@ def _initial(field: CustomField, value: Any) -> Any:
 def add_custom_fields(
     form: forms.Form, object_type: str, user: User, current: dict | None
 ) -> list[str]:
-    """Add the active custom fields of `object_type` to `form`; returns their names."""
+    """Add the active custom fields of `object_type` the user may see to `form` (field rules
+    applied); returns their names."""
     names = []
-    fields = definitions(object_type)
+    rules = policy.field_rules(user, object_type)
+    fields = [
+        field
+        for field in definitions(object_type)
+        if rules.get(rule_name(field.key)) != FieldRule.Rule.HIDDEN
+    ]
     form.custom_definitions = {f"custom.{f.key}": f for f in fields}
     for field in fields:
         name = f"custom.{field.key}"
-        form.fields[name] = _form_field(field, user)
-        if field.required:
+        rule = rules.get(rule_name(field.key))
+        if rule == FieldRule.Rule.MASKED:
+            form.fields[name] = _masked_field(field, object_type, current)
+        else:
+            form.fields[name] = _form_field(field, user)
+            value = (current or {}).get(field.key)
+            if value is not None and name not in form.initial:
+                form.initial[name] = _initial(field, value)
+        if rule:  # masked or read-only: shown, never sent
+            form.fields[name].disabled = True
+            form.fields[name].help_text = _("You may not change this field.")
+        elif field.required:
             form.fields[name].widget.attrs["aria-required"] = "true"
             form.fields[name].label_suffix = ""
             form.fields[name].label = f"{field.display_label}"
-        value = (current or {}).get(field.key)
-        if value is not None and name not in form.initial:
-            form.initial[name] = _initial(field, value)
         names.append(name)
     return names
 
 
 def custom_values(form: forms.Form, *, only_changed: bool) -> dict[str, Any] | None:
-    """{key: value} from the custom fields of a valid form (only the changed ones on edit);
-    None when there is nothing to send."""
+    """{key: value} from the custom fields of a valid form the user may change (only the
+    changed ones on edit); None when there is nothing to send."""
     values: dict[str, Any] = {}
     for name, field in getattr(form, "custom_definitions", {}).items():
-        if name not in form.cleaned_data:
+        if name not in form.cleaned_data or name not in form.fields or form.fields[name].disabled:
             continue
         if only_changed and name not in form.changed_data:
             continue

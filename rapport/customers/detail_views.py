@@ -29,6 +29,7 @@ from rapport.core.paging import cursor_page
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
+from . import options as account_options
 from . import services
 from .interaction_forms import (
     ConsentForm,
@@ -110,6 +111,17 @@ def _timeline_page(request: HttpRequest, interactions):
     )
 
 
+def _custom_shown(user: User, object_type: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Custom-field rows (`customfields.values.display`) after the user's field rules: hidden
+    fields left out, masked values masked."""
+    shown = policy.apply_field_rules(user, object_type, {row["name"]: row["value"] for row in rows})
+    return [
+        {**row, "value": shown[row["name"]], "many": isinstance(shown[row["name"]], list)}
+        for row in rows
+        if row["name"] in shown
+    ]
+
+
 def _rows(user: User, items) -> list[dict[str, Any]]:
     """Timeline or task rows: the interaction, its body after field rules, what may be done."""
     rules = policy.field_rules(user, INTERACTION)
@@ -126,7 +138,9 @@ def _rows(user: User, items) -> list[dict[str, Any]]:
             "overdue": item.is_overdue(now),
             "custom": [
                 shown
-                for shown in custom_display(INTERACTION, item.custom, fields, users)
+                for shown in _custom_shown(
+                    user, INTERACTION, custom_display(INTERACTION, item.custom, fields, users)
+                )
                 if shown["value"] not in ("", None, [])
             ]
             if item.custom
@@ -225,7 +239,7 @@ def render_account(request: HttpRequest, account: Account, **forms: Any) -> Http
             "fields": _fields_for_display(
                 Account, _shown(user, ACCOUNT, account_display_values(account))
             )
-            + custom_display(ACCOUNT, account.custom),
+            + _custom_shown(user, ACCOUNT, custom_display(ACCOUNT, account.custom)),
             "parent": parent,
             "subsidiaries": subsidiaries[:RELATED_LIMIT],
             "more_subsidiaries": len(subsidiaries) > RELATED_LIMIT,
@@ -242,6 +256,8 @@ def render_account(request: HttpRequest, account: Account, **forms: Any) -> Http
             if contact_rows
             else set(),
             "changed": last_changes(account, ("lifecycle_stage", "tier")),
+            "stage_option": account_options.option("lifecycle_stage", account.lifecycle_stage),
+            "tier_option": account_options.option("tier", account.tier),
             "hints": quality_hints(
                 account,
                 last_interaction_at=activity["last_interaction_at"],
@@ -282,7 +298,7 @@ def render_contact(
             "fields": _fields_for_display(
                 Contact, _shown(user, CONTACT, contact_display_values(contact))
             )
-            + custom_display(CONTACT, contact.custom),
+            + _custom_shown(user, CONTACT, custom_display(CONTACT, contact.custom)),
             "accounts": accounts,
             "hints": quality_hints(contact, last_interaction_at=activity["last_interaction_at"]),
             "consents": consent_matrix(contact),

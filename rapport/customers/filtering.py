@@ -17,6 +17,7 @@ from rapport.core.tags.selectors import with_tags
 from rapport.identity import policy
 from rapport.identity.models import FieldRule, User
 
+from . import options as account_options
 from .models import (
     Account,
     Contact,
@@ -24,10 +25,8 @@ from .models import (
     Industry,
     Interaction,
     InteractionKind,
-    LifecycleStage,
     Outcome,
     Priority,
-    Tier,
 )
 
 
@@ -37,6 +36,11 @@ def _label(model, name: str):
 
 def _choices(choices) -> tuple[tuple[str, Any], ...]:
     return tuple((value, label) for value, label in choices.choices)
+
+
+def _options(field: str) -> tuple[tuple[str, Any], ...]:
+    # Retired options too: records may still carry them and people filter for those.
+    return tuple((item.code, item.display_label) for item in account_options.options(field))
 
 
 def _tag_field(model) -> fl.FilterField:
@@ -76,12 +80,12 @@ def _account_fields() -> list[fl.FilterField]:
         fl.FilterField(
             "industry", _label(Account, "industry"), fl.CHOICE, choices=_choices(Industry)
         ),
-        fl.FilterField("tier", _label(Account, "tier"), fl.CHOICE, choices=_choices(Tier)),
+        fl.FilterField("tier", _label(Account, "tier"), fl.CHOICE, choices=_options("tier")),
         fl.FilterField(
             "lifecycle_stage",
             _label(Account, "lifecycle_stage"),
             fl.CHOICE,
-            choices=_choices(LifecycleStage),
+            choices=_options("lifecycle_stage"),
         ),
         fl.FilterField("parent", _label(Account, "parent"), fl.NUMBER, path="parent_id"),
         *_common(Account),

@@ -25,8 +25,9 @@ from rapport.core.tags.selectors import tag_tree, with_tags
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
+from . import options as account_options
 from .custom_forms import add_custom_fields, custom_values
-from .models import Account, Contact, Industry, LifecycleStage, Tier
+from .models import Account, Contact, Industry
 from .querysets import accounts_matching, contacts_matching
 
 _LEADING_ID = re.compile(r"^\s*#?(\d+)\b")
@@ -149,12 +150,9 @@ class AccountForm(OwnerMixin, TablerForm):
         choices=[("", "—"), *Industry.choices],
         required=False,
     )
-    tier = forms.ChoiceField(label=_label(Account, "tier"), choices=Tier.choices, initial=Tier.C)
-    lifecycle_stage = forms.ChoiceField(
-        label=_label(Account, "lifecycle_stage"),
-        choices=LifecycleStage.choices,
-        initial=LifecycleStage.PROSPECT,
-    )
+    # Choices are the configured options (rapport.customers.options), set per form.
+    tier = forms.ChoiceField(label=_label(Account, "tier"), choices=())
+    lifecycle_stage = forms.ChoiceField(label=_label(Account, "lifecycle_stage"), choices=())
     province = forms.CharField(label=_label(Account, "province"), max_length=30, required=False)
     city = forms.CharField(label=_label(Account, "city"), max_length=30, required=False)
     address = forms.CharField(label=_label(Account, "address"), max_length=300, required=False)
@@ -175,6 +173,11 @@ class AccountForm(OwnerMixin, TablerForm):
             initial["parent"] = self._parent_initial(account)
             kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
         super().__init__(*args, **kwargs)
+        for name in ("tier", "lifecycle_stage"):
+            current = getattr(account, name) if account is not None else None
+            self.fields[name].choices = account_options.choices(name, current=current)
+            if account is None:
+                self.fields[name].initial = account_options.default(name)
         add_custom_fields(self, Account.security_type, user, account.custom if account else None)
         _add_owner_field(self, user, Account, account)
         _apply_field_rules(self, user, Account.security_type, account)
@@ -485,16 +488,20 @@ class AccountFilterForm(ListFilterForm):
         required=False,
         choices=_optional_choices(Industry.choices),
     )
-    tier = forms.ChoiceField(
-        label=_label(Account, "tier"), required=False, choices=_optional_choices(Tier.choices)
-    )
+    tier = forms.ChoiceField(label=_label(Account, "tier"), required=False, choices=())
     lifecycle_stage = forms.ChoiceField(
-        label=_label(Account, "lifecycle_stage"),
-        required=False,
-        choices=_optional_choices(LifecycleStage.choices),
+        label=_label(Account, "lifecycle_stage"), required=False, choices=()
     )
     province = forms.CharField(label=_label(Account, "province"), required=False, max_length=30)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("tier", "lifecycle_stage"):
+            # Retired options too: accounts may still carry them.
+            self.fields[name].choices = _optional_choices(
+                (item.code, item.display_label) for item in account_options.options(name)
+            )
 
     def apply(self, accounts: QuerySet, user: User) -> QuerySet:
         accounts = accounts_matching(self.apply_common(accounts, user), self.value("q"), user)

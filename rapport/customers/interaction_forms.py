@@ -18,6 +18,7 @@ from rapport.core.forms import TablerForm
 from rapport.identity.models import Action, User
 
 from .custom_forms import DateTimeLocalInput, add_custom_fields, custom_values
+from .forms import _apply_field_rules
 from .models import (
     Account,
     ConsentChannel,
@@ -231,6 +232,8 @@ class TaskForm(_CustomerChoice, TablerForm):
             else:
                 self.initial["assignee"] = user.pk
         add_custom_fields(self, Interaction.security_type, user, task.custom if task else None)
+        if task is not None:  # the body's field rule: hidden, or shown but not changeable
+            _apply_field_rules(self, user, Interaction.security_type, task)
         self.style_widgets()
 
     def service_values(self) -> dict[str, Any]:
@@ -238,6 +241,7 @@ class TaskForm(_CustomerChoice, TablerForm):
         values = {
             name: data.get(name)
             for name in ("subject", "due_at", "assignee", "priority", "remind_at", "body")
+            if name in self.fields and not self.fields[name].disabled
         }
         if self.task is None:
             if self.account is not None:
@@ -274,13 +278,16 @@ class InteractionEditForm(TablerForm):
             for name in list(self.fields):
                 self.initial[name] = getattr(interaction, name)
         add_custom_fields(self, Interaction.security_type, user, interaction.custom)
+        _apply_field_rules(self, user, Interaction.security_type, interaction)
         self.style_widgets()
 
     def service_values(self) -> dict[str, Any]:
         values = {
             name: value
             for name, value in self.cleaned_data.items()
-            if not name.startswith("custom.") and value != getattr(self.interaction, name)
+            if not name.startswith("custom.")
+            and not self.fields[name].disabled
+            and value != getattr(self.interaction, name)
         }
         custom = custom_values(self, only_changed=True)
         if custom:

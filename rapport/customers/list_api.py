@@ -19,7 +19,6 @@ from rapport.identity.models import Action, User
 from rapport.identity.services import saved_views_for
 
 from .filtering import apply_filter
-from .models import LifecycleStage
 from .services import bulk
 
 
@@ -100,7 +99,10 @@ class BulkAssignSerializer(StrictInputSerializer):
 
 class BulkStageSerializer(StrictInputSerializer):
     ids = BulkIdsField()
-    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices)
+    lifecycle_stage = serializers.CharField(
+        max_length=20,
+        help_text="The code of an active lifecycle stage (see /api/v1/account-options/).",
+    )
 
 
 class BulkResultSerializer(serializers.Serializer):

@@ -32,9 +32,10 @@ from rapport.identity import services as identity_services
 from rapport.identity.models import Action, FieldRule, SavedView, Team, User
 
 from . import columns as list_columns
+from . import options as account_options
 from .filtering import apply_filter
 from .forms import SORT_ORDERING, AccountFilterForm, ContactFilterForm, ListFilterForm
-from .models import Account, Contact, LifecycleStage
+from .models import Account, Contact
 
 PAGE_SIZE = 50
 MAX_OWNER_CHOICES = 500  # people offered in the owner pickers (bulk assign, filter builder)
@@ -216,6 +217,23 @@ def _without(query: QueryDict, *names: str) -> str:
     return query.urlencode()
 
 
+# Saved separately (filter text, sort, columns) or not part of a list's state.
+QUICK_FILTERS_SKIPPED = {"filter", "sort", "view", "cursor", "columns", "csrfmiddlewaretoken"}
+
+
+def _quick_filters(data, filters) -> dict[str, Any]:
+    """The list's own boxes as the page holds them (search text, owner, status, tags, tier …),
+    to be saved with a view: {name: text or [texts]}, empty ones left out."""
+    params: dict[str, Any] = {}
+    for name in filters.fields:
+        if name in QUICK_FILTERS_SKIPPED:
+            continue
+        values = [value for value in data.getlist(name) if value not in ("", None)]
+        if values:
+            params[name] = values if len(values) > 1 or name == "tag" else values[0]
+    return params
+
+
 def _save_view(
     request: HttpRequest,
     object_type: str,
@@ -244,6 +262,7 @@ def _save_view(
             "filter": state["filter"],
             "columns": state["columns"],
             "ordering": state["sort"],
+            "params": state["params"],
         }
         if action == "update":
             if view is None:
@@ -290,6 +309,14 @@ def _record_list(
             data["filter"] = filterlang.to_text(view.filter)
         if "sort" not in data and view.ordering in SORT_ORDERING:
             data["sort"] = view.ordering
+        # The quick filters saved with the view, unless the request sets them itself (an
+        # emptied box is sent as "" and wins over the view).
+        for name, value in (view.params or {}).items():
+            if name in QUICK_FILTERS_SKIPPED or name in data:
+                continue
+            data.setlist(
+                name, [str(item) for item in value] if isinstance(value, list) else [str(value)]
+            )
     filters = form_class(data)
     offered = list_columns.columns_for(user, object_type)
     shown = list_columns.chosen(offered, _column_keys(request, object_type, view))
@@ -320,6 +347,7 @@ def _record_list(
         "filter": filter_text,
         "columns": [column.key for column in shown],
         "sort": filters.value("sort") or "",
+        "params": _quick_filters(data, filters),
     }
     own_view = view if view is not None and view.owner_id == user.pk else None
     initial = {"name": own_view.name, "team": own_view.team_id} if own_view else {}
@@ -378,7 +406,7 @@ def _record_list(
             "save_form": save_form,
             "save_open": request.method == "POST",
             "owners": owners,
-            "stages": LifecycleStage.choices,
+            "stages": account_options.choices("lifecycle_stage"),
             "can_add": policy.has_grant(user, object_type, Action.ADD),
             "can_tag": can_tag,
             "can_assign": can_assign,

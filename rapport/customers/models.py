@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.crypto import EncryptedJSONField, EncryptedTextField
-from rapport.core.models import OwnedModel
+from rapport.core.models import OwnedModel, TimeStampedModel
 from rapport.identity.querysets import RestrictedManager
 
 from .managers import InteractionManager
@@ -28,20 +29,79 @@ class Industry(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Tier(models.TextChoices):
-    A = "A", _("A — strategic")
-    B = "B", _("B — key")
-    C = "C", _("C — standard")
-    D = "D", _("D — small")
+class OptionField(models.TextChoices):
+    """The account fields whose values administrators configure (`AccountOption`)."""
+
+    TIER = "tier", _("Tier")
+    LIFECYCLE_STAGE = "lifecycle_stage", _("Lifecycle stage")
 
 
-class LifecycleStage(models.TextChoices):
-    PROSPECT = "prospect", _("Prospect")
-    ONBOARDING = "onboarding", _("Onboarding")
-    ACTIVE = "active", _("Active customer")
-    AT_RISK = "at_risk", _("At risk")
-    CHURNED = "churned", _("Churned")
-    PARTNER = "partner", _("Partner")
+class OptionColour(models.TextChoices):
+    """Tabler's colour names: a badge is `badge bg-<colour>-lt`."""
+
+    BLUE = "blue", _("Blue")
+    AZURE = "azure", _("Azure")
+    INDIGO = "indigo", _("Indigo")
+    PURPLE = "purple", _("Purple")
+    PINK = "pink", _("Pink")
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    YELLOW = "yellow", _("Yellow")
+    LIME = "lime", _("Lime")
+    GREEN = "green", _("Green")
+    TEAL = "teal", _("Teal")
+    CYAN = "cyan", _("Cyan")
+    SECONDARY = "secondary", _("Grey")
+
+
+class AccountOption(TimeStampedModel):
+    """One value an account's tier or lifecycle stage may take, configured by administrators.
+
+    Accounts store the `code`, which never changes once created (grant conditions, filters,
+    saved views and rules name it); labels, colour, order and the default do. An option in
+    use is retired (`is_active=False`: no longer offered, still shown), never deleted.
+    """
+
+    security_type = "customers.accountoption"
+
+    field = models.CharField(_("field"), max_length=20, choices=OptionField)
+    code = models.SlugField(_("code"), max_length=20)
+    label = models.CharField(_("label"), max_length=60)
+    label_en = models.CharField(_("English label"), max_length=60, blank=True)
+    colour = models.CharField(
+        _("colour"), max_length=20, choices=OptionColour, default=OptionColour.BLUE
+    )
+    position = models.PositiveIntegerField(_("position"), default=100)
+    is_default = models.BooleanField(_("default for new accounts"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["field", "position", "id"]
+        verbose_name = _("tier or stage")
+        verbose_name_plural = _("tiers and stages")
+        constraints = [
+            models.UniqueConstraint(fields=["field", "code"], name="account_option_code_unique"),
+            models.UniqueConstraint(
+                fields=["field"],
+                condition=Q(is_default=True),
+                name="account_option_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language (English falls back to the Chinese label)."""
+        language = translation.get_language() or ""
+        if language.startswith("en") and self.label_en:
+            return self.label_en
+        return self.label or self.label_en
+
+    @property
+    def badge_class(self) -> str:
+        return f"bg-{self.colour}-lt"
 
 
 class Account(OwnedModel):
@@ -57,10 +117,10 @@ class Account(OwnedModel):
     address = models.CharField(_("address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     website = models.URLField(_("website"), max_length=200, blank=True)
-    tier = models.CharField(_("tier"), max_length=1, choices=Tier, default=Tier.C)
-    lifecycle_stage = models.CharField(
-        _("lifecycle stage"), max_length=20, choices=LifecycleStage, default=LifecycleStage.PROSPECT
-    )
+    # Codes of AccountOption rows (configurable); the services check them and fill in the
+    # configured default. Labels: `tier_label` / `lifecycle_stage_label`.
+    tier = models.CharField(_("tier"), max_length=20, default="C")
+    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, default="prospect")
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent account"),
@@ -98,6 +158,18 @@ class Account(OwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tier_label(self) -> str:
+        from .options import label
+
+        return label(OptionField.TIER, self.tier)
+
+    @property
+    def lifecycle_stage_label(self) -> str:
+        from .options import label
+
+        return label(OptionField.LIFECYCLE_STAGE, self.lifecycle_stage)
 
 
 class Contact(OwnedModel):

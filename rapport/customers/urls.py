@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import bulk_views, detail_views, list_views, tag_views, views
+from . import bulk_views, detail_views, list_views, option_views, tag_views, views
 
 app_name = "customers"
 KIND = "(?P<kind>accounts|contacts)"
@@ -101,4 +101,22 @@ urlpatterns = [
     re_path(rf"^customers/{KIND}/tag/$", tag_views.records_tag, name="records_tag"),
     re_path(rf"^customers/{KIND}/assign/$", bulk_views.records_assign, name="records_assign"),
     path("customers/accounts/stage/", bulk_views.accounts_stage, name="accounts_stage"),
+    # Administration: the tiers and lifecycle stages accounts may take.
+    path("admin/account-options/", option_views.option_list, name="option_list"),
+    path("admin/account-options/<int:pk>/", option_views.option_edit, name="option_edit"),
+    re_path(
+        r"^admin/account-options/(?P<pk>\d+)/move/(?P<direction>up|down)/$",
+        option_views.option_move,
+        name="option_move",
+    ),
+    path(
+        "admin/account-options/<int:pk>/deactivate/",
+        option_views.option_deactivate,
+        name="option_deactivate",
+    ),
+    path(
+        "admin/account-options/<int:pk>/reactivate/",
+        option_views.option_reactivate,
+        name="option_reactivate",
+    ),
 ]

@@ -30,6 +30,7 @@ from rapport.core.tags.models import Tag
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
+from . import options as account_options
 from . import services
 from .forms import AccountForm, ContactForm, lookup_label, parse_record_id
 from .models import Account, ConsentChannel, ConsentPurpose, ConsentStatus, Contact, ContactRole
@@ -200,6 +201,8 @@ class _HistoryValues:
             return str(dict(ContactRole.choices).get(value, value))
         if field.startswith("consent."):
             return str(dict(ConsentStatus.choices).get(value, value))
+        if self.model is Account and field in ("tier", "lifecycle_stage"):
+            return account_options.label(field, value)
         try:
             choices = dict(self.model._meta.get_field(field).flatchoices)
         except Exception:

@@ -13,6 +13,7 @@ AUDIT_ALERT = "audit.alert"
 TAG = "core.tag"
 CUSTOM_FIELD = "core.customfield"
 INTERACTION = "customers.interaction"
+ACCOUNT_OPTION = "customers.accountoption"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -65,6 +66,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         *_interactions(dict.fromkeys(("view", "add", "change", "delete", "assign"), "all")),
         (TAG, "manage", "all"),
         (CUSTOM_FIELD, "manage", "all"),
+        (ACCOUNT_OPTION, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),

@@ -367,6 +367,9 @@ class SavedView(TimeStampedModel):
     filter = models.JSONField(_("filter"), default=dict, blank=True)
     columns = models.JSONField(_("columns"), default=list, blank=True)
     ordering = models.CharField(_("sort"), max_length=60, blank=True)
+    # The list's quick filters as they were when saved ({"q": "银行", "tier": "A", "tag": ["3"]}):
+    # what the list page's own boxes hold, beside the filter-language text.
+    params = models.JSONField(_("quick filters"), default=dict, blank=True)
     team = models.ForeignKey(
         Team,
         verbose_name=_("shared with team"),

@@ -9,6 +9,7 @@ shares open single records to a user or team. A user's access is the union of th
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.customfields import rules as custom_field_rules
 from rapport.core.errors import NotFound, PermissionDenied
 
 from .models import SCOPE_RANK, Action, FieldRule, Grant, RecordShare, Scope, Team, User
@@ -26,12 +28,17 @@ from .models import SCOPE_RANK, Action, FieldRule, Grant, RecordShare, Scope, Te
 _registry: dict[str, dict[str, Any]] = {}
 
 
-def register(object_type: str, *, label, actions, fields=(), conditions=()) -> None:
+def register(
+    object_type: str, *, label, actions, fields=(), conditions=(), condition_choices=None
+) -> None:
+    """`condition_choices` maps a condition field whose values are configured (not model
+    choices) to a callable returning its current [(value, label)]."""
     _registry[object_type] = {
         "label": label,
         "actions": list(actions),
         "fields": list(fields),
         "conditions": list(conditions),
+        "condition_choices": dict(condition_choices or {}),
     }
 
 
@@ -255,7 +262,11 @@ _RULE_RANK = {"": 0, FieldRule.Rule.READONLY: 1, FieldRule.Rule.MASKED: 2, Field
 
 
 def field_rules(user, object_type: str) -> dict[str, str]:
-    """{field: rule} in force for the user: the least restrictive across their viewing roles."""
+    """{field: rule} in force for the user: the least restrictive across their viewing roles.
+
+    A custom field's rule is stored under its filter-language name, "cf.<key>"; it answers
+    under "custom.<key>" too, the name forms, service errors and the audit trail use, so
+    every place that shows a custom value finds its rule by either name."""
     if not _is_usable(user) or user.is_superuser:
         return {}
     cache = getattr(user, "_rapport_field_rules", None)
@@ -283,6 +294,10 @@ def field_rules(user, object_type: str) -> dict[str, str]:
             )
             if rule:
                 effective[field] = rule
+    for field, rule in list(effective.items()):
+        key = custom_field_rules.key_of(field)
+        if key is not None:
+            effective[f"custom.{key}"] = rule
     cache[object_type] = effective
     return effective
 
@@ -308,12 +323,24 @@ def mask_value(value: Any) -> Any:
 
 
 def apply_field_rules(user, object_type: str, values: dict[str, Any]) -> dict[str, Any]:
-    """A copy of `values` with hidden fields removed and masked fields masked."""
+    """A copy of `values` with hidden fields removed and masked fields masked. A `custom`
+    dict (a record's custom values by key, as the API shows them) has the rules of its
+    fields ("cf.<key>") applied the same way."""
     rules = field_rules(user, object_type)
     if not rules:
         return values
+    return _apply(rules, values)
+
+
+def _apply(rules: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:
     shown = {}
     for field, value in values.items():
+        if field == "custom" and isinstance(value, dict):
+            named = _apply(
+                rules, {custom_field_rules.rule_name(key): item for key, item in value.items()}
+            )
+            shown[field] = {custom_field_rules.key_of(name): item for name, item in named.items()}
+            continue
         rule = rules.get(field, "")
         if rule == FieldRule.Rule.HIDDEN:
             continue
@@ -324,3 +351,73 @@ def apply_field_rules(user, object_type: str, values: dict[str, Any]) -> dict[st
 def writable_fields(user, object_type: str, fields) -> list[str]:
     rules = field_rules(user, object_type)
     return [field for field in fields if not rules.get(field)]
+
+
+def rule_fields(object_type: str) -> list[dict[str, Any]]:
+    """The fields of `object_type` a role's field rules can name, as the editors offer them:
+    the registered standard fields, then the active custom fields ("cf.<key>"). Each is
+    {field, label (in the reader's language), label_zh, label_en, custom}."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils import translation
+    from django.utils.text import capfirst
+
+    from rapport.core.customfields import registry as custom_field_registry
+    from rapport.core.customfields.values import definitions
+
+    entry = _registry.get(object_type, {})
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        model = None
+    offered = []
+    for name in entry.get("fields", []):
+        label: Any = name
+        if model is not None:
+            with contextlib.suppress(FieldDoesNotExist):
+                label = capfirst(model._meta.get_field(name).verbose_name)
+        with translation.override("zh-hans"):
+            label_zh = str(label)
+        with translation.override("en"):
+            label_en = str(label)
+        offered.append(
+            {
+                "field": name,
+                "label": str(label),
+                "label_zh": label_zh,
+                "label_en": label_en,
+                "custom": False,
+            }
+        )
+    if custom_field_registry.model_for(object_type) is not None:
+        for custom in definitions(object_type):
+            offered.append(
+                {
+                    "field": custom_field_rules.rule_name(custom.key),
+                    "label": custom.display_label,
+                    "label_zh": custom.label,
+                    "label_en": custom.label_en,
+                    "custom": True,
+                }
+            )
+    return offered
+
+
+def can_carry_rule(object_type: str, field: str) -> bool:
+    """Whether a field rule may name `field` of `object_type`: a registered standard field,
+    or a custom field of that type (a retired one too: its rule applies again if it returns)."""
+    if object_type not in _registry:
+        return False
+    if field in _registry[object_type]["fields"]:
+        return True
+    key = custom_field_rules.key_of(field)
+    if key is None:
+        return False
+    from rapport.core.customfields.models import CustomField
+
+    return CustomField.objects.filter(object_type=object_type, key=key).exists()
+
+
+# Core's custom fields (their filters, writes of their values) read field rules through this
+# door: core cannot import this module.
+custom_field_rules.register(field_rules)

@@ -23,7 +23,7 @@ from django.db.models import Max
 from rapport.core.tags import services as tag_services
 from rapport.core.tags.models import Tag
 from rapport.customers import services as customer_services
-from rapport.customers.models import Account, Contact, Industry, LifecycleStage, Tier
+from rapport.customers.models import Account, Contact, Industry
 from rapport.customers.validators import USCC_ALPHABET, uscc_check_char
 from rapport.identity import services as identity_services
 from rapport.identity.models import Department, Role, Team, User
@@ -850,14 +850,15 @@ MOBILE_PREFIXES = [
     "199",
 ]
 
-_TIERS = [Tier.A] * 10 + [Tier.B] * 25 + [Tier.C] * 45 + [Tier.D] * 20
+# Codes of the default tiers and lifecycle stages (customers migration 0010).
+_TIERS = ["A"] * 10 + ["B"] * 30 + ["C"] * 60
 _STAGES = (
-    [LifecycleStage.PROSPECT] * 25
-    + [LifecycleStage.ONBOARDING] * 10
-    + [LifecycleStage.ACTIVE] * 45
-    + [LifecycleStage.AT_RISK] * 8
-    + [LifecycleStage.CHURNED] * 7
-    + [LifecycleStage.PARTNER] * 5
+    ["lead"] * 12
+    + ["prospect"] * 20
+    + ["customer"] * 10
+    + ["active"] * 43
+    + ["at_risk"] * 8
+    + ["churned"] * 7
 )
 
 # Serial numbers become the organisation-code part of credit codes through a bijection on
@@ -1138,9 +1139,9 @@ def tag_demo_records(*, owners: list[User], tags: dict[str, Tag], data: DemoData
                     names.append(INDUSTRY_TAGS[account.industry])
                 if data.rng.random() < 0.6:
                     names.append(data.rng.choice(SOURCE_TAGS))
-                if account.tier == Tier.A:
+                if account.tier == "A":
                     names.append("VIP")
-                if account.lifecycle_stage == LifecycleStage.AT_RISK:
+                if account.lifecycle_stage == "at_risk":
                     names.append("重点跟进")
                 for name in names:
                     chosen.setdefault(name, []).append(account)

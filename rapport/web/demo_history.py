@@ -34,7 +34,6 @@ from rapport.customers.models import (
     InteractionKind,
     Outcome,
     Priority,
-    Tier,
 )
 from rapport.identity.models import User
 
@@ -248,10 +247,10 @@ WITHDRAWALS: tuple[tuple[str, str, str], ...] = (
 )
 # The small demo records roles at these accounts, and consents for this share of contacts
 # (each a service call with its audit event and search refresh: kept few so it stays quick).
-ROLE_TIERS = (Tier.A, Tier.B)
+ROLE_TIERS = ("A", "B")
 SERVICE_CONSENT_SHARE = 0.15
 # How many interactions an account of each tier gets, relative to a C account.
-TIER_ACTIVITY = {Tier.A: 6.0, Tier.B: 3.0, Tier.C: 1.5, Tier.D: 0.7}
+TIER_ACTIVITY = {"A": 6.0, "B": 3.0, "C": 1.5}
 
 
 def _weighted(rng: random.Random, pairs) -> Any:
@@ -465,7 +464,7 @@ def generate_history_with_services(
                         made["tasks_done"] += 1
                 if progress and made["interactions"] % 100 == 0:
                     progress(made["interactions"], interactions)
-            if account.tier in (Tier.A, Tier.B) and rng.random() < 0.3:
+            if account.tier in ("A", "B") and rng.random() < 0.3:
                 task = history.task(english=english)
                 customer_services.task_create(
                     actor=owner,

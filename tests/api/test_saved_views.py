@@ -87,3 +87,26 @@ def test_sharing_with_a_team(client_for, org):
         URL, {"object_type": "customers.contact", "name": "y", "team": team.pk}, format="json"
     )
     assert field_codes(response, "team") == ["not_member"]
+
+
+def test_quick_filters_are_saved_and_checked(client_for, org):
+    api = client_for(org["rep_sh"])
+    response = api.post(
+        URL,
+        {
+            "object_type": "customers.account",
+            "name": "华东 A",
+            "params": {"tier": "A", "tag": ["3", "5"], "q": ""},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["params"] == {"tier": "A", "tag": ["3", "5"]}  # empty ones dropped
+    response = api.post(
+        URL,
+        {"object_type": "customers.account", "name": "坏", "params": ["tier", "A"]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert field_codes(response, "params") == ["invalid"]
+    assert not SavedView.objects.filter(name="坏").exists()

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from rapport.core.errors import NotFound
@@ -156,8 +157,9 @@ def test_two_workers_sending_at_once_deliver_one_notification(org, account):
 
 
 def test_a_reminder_is_emailed_once_in_the_recipients_language(
-    org, account, django_capture_on_commit_callbacks
+    org, account, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://crm.example.com"
     rep = org["rep_sh"]
     rep.language = "zh-hans"
     rep.save(update_fields=["language"])
@@ -167,6 +169,10 @@ def test_a_reminder_is_emailed_once_in_the_recipients_language(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [rep.email]
     assert "提醒" in mail.outbox[0].subject and "续约" in mail.outbox[0].subject
+    task = Interaction.objects.get(subject="续约")
+    # The e-mail links to the task on the configured site.
+    link = "https://crm.example.com" + reverse("customers:interaction_edit", args=[task.pk])
+    assert link in mail.outbox[0].body.split()
     notification = _of(rep, "task.reminder").get()
     assert notification_email_send(notification_id=notification.pk) is False  # sent already
     assert len(mail.outbox) == 1

@@ -65,9 +65,15 @@ class CustomValuesFieldExtension(OpenApiSerializerFieldExtension):
             schema["description"] = (schema.get("description", "") + " " + description).strip()
             schema["nullable"] = True
             properties[field.key] = schema
+        description = str(self.target.help_text)
+        if direction == "response":
+            description += (
+                " The reader's field rules apply: a field hidden from them is left out, a "
+                "masked one is given as masked text."
+            )
         return {
             "type": "object",
             "properties": properties,
             "additionalProperties": False,
-            "description": self.target.help_text,
+            "description": description,
         }

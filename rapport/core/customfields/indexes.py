@@ -2,9 +2,11 @@
 
 PostgreSQL: a b-tree on `(custom -> 'key')` (what the ORM's `custom__key` comparisons
 compile to; jsonb compares numbers as numbers and ISO dates as text), or a GIN index for
-multiple-choice fields (`@>` containment). SQLite: an index on `json_extract(custom, '$.key')`
-for lookups written that way; the ORM's own JSON lookups on SQLite do not use it, which is
-acceptable for the embedded single-machine default (see docs/customers360-plan.md).
+multiple-choice fields (`@>` containment). SQLite: an index on
+`json_extract("custom", '$."key"')`, the expression the filter language's comparisons on
+custom fields are written as on SQLite (`filters.JsonValue`: =, !=, <, >, in, is empty); the
+ORM's own JSON lookups there compile to a CASE over json_type that no index matches.
+tests/core/test_custom_field_index_plan.py asks each database's query plan.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from ..datetimes import to_utc
+from . import rules
 from .models import CustomField, FieldType
 
 TEXT_MAX = 255
@@ -229,6 +230,33 @@ def clean(
     if errors:
         raise ValidationError(errors)
     return result
+
+
+def check_writable(user, object_type: str, given: dict[str, Any] | None) -> None:
+    """Refuse values given for custom fields the user may not change: a field hidden from
+    them exactly as one that does not exist (a write can neither probe it nor overwrite what
+    the user cannot see, and both are refused in this same pass), a masked or read-only one
+    as read-only. One ValidationError keyed "custom.<key>"; the values themselves are left
+    to `clean`."""
+    if not isinstance(given, dict) or not given:
+        return
+    in_force = rules.for_user(user, object_type)
+    active = {field.key for field in definitions(object_type)}
+    errors: dict[str, list[ValidationError]] = {}
+    for key in given:
+        rule = in_force.get(str(key))
+        if rule == rules.HIDDEN or key not in active:
+            errors[f"custom.{key}"] = [
+                ValidationError(
+                    _("There is no custom field “%(key)s”.") % {"key": key}, code="unknown_field"
+                )
+            ]
+        elif rule:
+            errors[f"custom.{key}"] = [
+                ValidationError(_("You may not change this field."), code="read_only")
+            ]
+    if errors:
+        raise ValidationError(errors)
 
 
 def user_names(fields: list[CustomField], customs: list[dict[str, Any]]) -> dict[int, str]:

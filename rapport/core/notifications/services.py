@@ -121,9 +121,10 @@ def notification_email_send(*, notification_id: int) -> bool:
     try:
         with translation.override(language), timezone.override(zone):
             text = notification.text
+            link = f"\n{settings.SITE_URL}{notification.url}\n" if notification.url else ""
             send_mail(
                 subject=" ".join(text.split())[:150],
-                message=f"{text}\n",
+                message=f"{text}\n{link}",
                 from_email=None,
                 recipient_list=[recipient.email],
             )

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from rapport.core.errors import DomainError, PermissionDenied
 from rapport.identity.models import Action, User
 
-from ..models import Account, LifecycleStage
+from .. import options as account_options
+from ..models import Account
 from .records import account_update, record_assign
 
 MAX_RECORDS = 500
@@ -93,7 +94,7 @@ def accounts_set_stage(*, actor: User, accounts: Sequence[Account], stage: str) 
     """Move every account to lifecycle stage `stage`; all or nothing. Each change is
     audited by `account_update` (with its before and after)."""
     _check_size(accounts)
-    if stage not in LifecycleStage.values:
+    if not account_options.is_active_code("lifecycle_stage", stage):
         raise ValidationError(
             {
                 "lifecycle_stage": ValidationError(

@@ -441,12 +441,32 @@ def task_create(*, actor: User, **values: Any) -> Interaction:
         return task
 
 
+def _check_writable(actor: User, values: dict[str, Any]) -> None:
+    """Field rules on a change: a field hidden, masked or read-only for the actor (the body, a
+    custom value) cannot be changed, so a write never overwrites what they cannot see."""
+    from rapport.core.customfields.values import check_writable
+
+    standard = {name: value for name, value in values.items() if name != "custom"}
+    locked = set(standard) - set(
+        policy.writable_fields(actor, Interaction.security_type, standard)
+    )
+    if locked:
+        raise ValidationError(
+            {
+                name: ValidationError(_("You may not change this field."), code="read_only")
+                for name in sorted(locked)
+            }
+        )
+    check_writable(actor, Interaction.security_type, values.get("custom"))
+
+
 def interaction_update(*, actor: User, interaction: Interaction, **values: Any) -> Interaction:
     """Change an interaction or a task (needs the change grant over it, or being the task's
     assignee). A changed reminder time is sent again. Audited with before/after."""
     policy.require(actor, Action.CHANGE, interaction)
     allowed = _TASK_FIELDS if interaction.is_task else _LOG_FIELDS - {"kind"}
     _unknown(values, allowed)
+    _check_writable(actor, values)
     cleaned = _clean(actor, values, interaction, kind=interaction.kind, now=timezone.now())
     participant_contacts = cleaned.pop("participant_contacts", None)
     participant_users = cleaned.pop("participant_users", None)

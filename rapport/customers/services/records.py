@@ -13,6 +13,7 @@ from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
+from .. import options as account_options
 from ..models import (
     Account,
     AccountContact,
@@ -21,8 +22,6 @@ from ..models import (
     ContactRole,
     IdentifierKind,
     Industry,
-    LifecycleStage,
-    Tier,
 )
 from ..validators import (
     identifier_blind,
@@ -102,20 +101,28 @@ def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str,
                         _("At most %(n)d characters.") % {"n": limit}, code="max_length"
                     ),
                 )
-    for field, choices in (
-        ("industry", Industry),
-        ("tier", Tier),
-        ("lifecycle_stage", LifecycleStage),
-    ):
-        if (
-            field in cleaned
-            and cleaned[field] not in choices.values
-            and not (field == "industry" and not cleaned[field])
-        ):
+    if "industry" in cleaned and cleaned["industry"] and cleaned["industry"] not in Industry.values:
+        fail(
+            "industry",
+            ValidationError(
+                _("“%(value)s” is not a valid choice.") % {"value": cleaned["industry"]},
+                code="invalid_choice",
+            ),
+        )
+    for field in ("tier", "lifecycle_stage"):
+        if field not in cleaned:
+            if account is None:
+                cleaned[field] = account_options.default(field)
+            continue
+        cleaned[field] = str(cleaned[field] or "").strip()
+        unchanged = account is not None and cleaned[field] == getattr(account, field)
+        if not unchanged and not account_options.is_active_code(field, cleaned[field]):
+            offered = ", ".join(code for code, _label in account_options.choices(field))
             fail(
                 field,
                 ValidationError(
-                    _("“%(value)s” is not a valid choice.") % {"value": cleaned[field]},
+                    _("“%(value)s” is not an active option; choose one of: %(choices)s.")
+                    % {"value": cleaned[field], "choices": offered},
                     code="invalid_choice",
                 ),
             )
@@ -225,6 +232,10 @@ def _check_editable(actor: User, model, values: dict[str, Any], fields) -> None:
                 for name in locked
             }
         )
+    # Custom values by their own rules ("cf.<key>"): what the actor cannot see stays as it is.
+    from rapport.core.customfields.values import check_writable
+
+    check_writable(actor, model.security_type, values.get("custom"))
 
 
 def account_update(

@@ -6,7 +6,7 @@ import django_filters
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 
-from .. import services
+from .. import policy, services
 from ..models import Action, FieldRule, Grant, Role
 from .base import GenericViewSet, GrantPermission, _search_filter
 
@@ -30,6 +30,17 @@ class FieldRuleOutputSerializer(serializers.Serializer):
     object_type = serializers.CharField(read_only=True)
     field = serializers.CharField(read_only=True)
     rule = serializers.CharField(read_only=True)
+
+
+class RuleFieldOutputSerializer(serializers.Serializer):
+    object_type = serializers.CharField(read_only=True)
+    field = serializers.CharField(
+        read_only=True, help_text="The name a field rule uses: a standard field, or cf.<key>."
+    )
+    label = serializers.CharField(read_only=True, help_text="In the response's language.")
+    label_zh = serializers.CharField(read_only=True)
+    label_en = serializers.CharField(read_only=True)
+    custom = serializers.BooleanField(read_only=True, help_text="A custom field.")
 
 
 class RoleOutputSerializer(serializers.Serializer):
@@ -115,6 +126,7 @@ class RoleViewSet(GenericViewSet):
         "partial_update": Action.MANAGE,
         "grants": Action.MANAGE,
         "field_rules": Action.MANAGE,
+        "rule_fields": Action.VIEW,
     }
     serializer_class = RoleOutputSerializer
     filterset_class = RoleFilter
@@ -191,3 +203,32 @@ class RoleViewSet(GenericViewSet):
         values = parse(FieldRuleInputSerializer, request)
         services.field_rule_set(actor=request.user, role=role, **values)
         return self._render(role)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "object_type", str, required=False, description="Only this object type."
+            )
+        ],
+        responses={200: RuleFieldOutputSerializer(many=True), **error_responses(401, 403)},
+        description=(
+            "The fields a field rule can name, per object type: the standard fields, then "
+            "the active custom fields as cf.<key> (with both labels)."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="rule-fields",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def rule_fields(self, request):
+        wanted = request.query_params.get("object_type")
+        fields = [
+            {"object_type": object_type, **field}
+            for object_type in policy.registry()
+            if not wanted or object_type == wanted
+            for field in policy.rule_fields(object_type)
+        ]
+        return Response(RuleFieldOutputSerializer(fields, many=True).data)

@@ -29,6 +29,10 @@ class SavedViewOutputSerializer(serializers.Serializer):
     filter_text = serializers.SerializerMethodField(help_text="The same filter as text.")
     columns = serializers.ListField(child=serializers.CharField(), read_only=True)
     ordering = serializers.CharField(read_only=True)
+    params = serializers.JSONField(
+        read_only=True,
+        help_text='The list page\'s quick filters when saved, e.g. {"q": "银行", "tier": "A"}.',
+    )
     team = serializers.IntegerField(source="team_id", read_only=True, allow_null=True)
     owner = UserRefSerializer(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -46,6 +50,12 @@ class SavedViewUpdateSerializer(StrictInputSerializer):
     )
     columns = serializers.ListField(child=serializers.CharField(), required=False)
     ordering = serializers.CharField(required=False, allow_blank=True)
+    params = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="Quick filters: {name: text or [texts]}, at most 20 names "
+        "(the list page's own boxes: q, owner, status, tag, tier …).",
+    )
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True
     )

@@ -60,6 +60,9 @@ def _field_choices(object_type: str, field: str) -> list[str]:
     The model is looked up through the app registry by its security type ("customers.account"
     is app label and model name), so identity needs no import of the apps above it.
     """
+    configured = policy.registry().get(object_type, {}).get("condition_choices", {})
+    if field in configured:
+        return [str(value) for value, _label in configured[field]()]
     try:
         model = apps.get_model(object_type)
         model_field = model._meta.get_field(field)
@@ -210,9 +213,14 @@ def role_set_matrix(*, actor: User, role: Role, matrix: dict[tuple[str, str], st
 def field_rule_set(
     *, actor: User, role: Role, object_type: str, field: str, rule: str | None
 ) -> None:
+    """Set (or with rule None remove) the rule a role puts on one field: a standard field the
+    object type registers or one of its custom fields ("cf.<key>"). Audited."""
     _require_manage_roles(actor)
-    registry = policy.registry()
-    if object_type not in registry or field not in registry[object_type]["fields"]:
+    stale = (
+        rule is None
+        and FieldRule.objects.filter(role=role, object_type=object_type, field=field).exists()
+    )
+    if not stale and not policy.can_carry_rule(object_type, field):
         raise ValidationError(
             {"field": ValidationError(_("This field cannot carry a field rule."), code="invalid")}
         )
@@ -221,6 +229,22 @@ def field_rule_set(
             {
                 "rule": ValidationError(
                     _("Unknown field rule “%(rule)s”.") % {"rule": rule}, code="invalid"
+                )
+            }
+        )
+    unchanged = FieldRule.objects.filter(
+        role=role, object_type=object_type, field=field, rule=rule
+    ).exists()
+    if rule is not None and not unchanged and _required_without_default(object_type, field):
+        # The members could not fill it in, so they could add no record of this type.
+        raise ValidationError(
+            {
+                "rule": ValidationError(
+                    _(
+                        "This custom field is required and has no default value: give it a "
+                        "default before making it hidden, masked or read-only."
+                    ),
+                    code="required_field",
                 )
             }
         )
@@ -240,6 +264,19 @@ def field_rule_set(
                 target=role,
                 changes={f"{object_type}.{field}": [before, rule]},
             )
+
+
+def _required_without_default(object_type: str, field: str) -> bool:
+    from rapport.core.customfields.models import CustomField
+    from rapport.core.customfields.rules import key_of
+
+    key = key_of(field)
+    return (
+        key is not None
+        and CustomField.objects.filter(
+            object_type=object_type, key=key, required=True, default__isnull=True
+        ).exists()
+    )
 
 
 def role_set_field_rules(

@@ -16,6 +16,25 @@ from .. import policy
 from ..models import Action, SavedView, Team, User
 
 MAX_VIEWS_PER_LIST = 100
+MAX_PARAMS = 20
+
+
+def _valid_params(params: Any) -> bool:
+    """{name: text or [texts]}: the quick filters of a list page, kept as the page sent them."""
+
+    def text(value: Any) -> bool:
+        return isinstance(value, str) and len(value) <= 200
+
+    if not isinstance(params, dict) or len(params) > MAX_PARAMS:
+        return False
+    return all(
+        isinstance(key, str)
+        and 0 < len(key) <= 40
+        and (
+            text(value) or (isinstance(value, list) and len(value) <= 50 and all(map(text, value)))
+        )
+        for key, value in params.items()
+    )
 
 
 def saved_views_for(user: User, object_type: str) -> QuerySet:
@@ -74,6 +93,24 @@ def _clean(
             cleaned["columns"] = list(dict.fromkeys(columns))
     if "ordering" in cleaned:
         cleaned["ordering"] = str(cleaned["ordering"] or "")[:60]
+    if "params" in cleaned:
+        params = cleaned["params"] or {}
+        if not _valid_params(params):
+            fail(
+                "params",
+                _(
+                    "Quick filters are at most %(n)d names, each with a text or a list of texts "
+                    "(at most 200 characters each)."
+                )
+                % {"n": MAX_PARAMS},
+                "invalid",
+            )
+        else:
+            cleaned["params"] = {
+                key: list(value) if isinstance(value, list) else value
+                for key, value in params.items()
+                if value not in ("", [])
+            }
     if "team" in cleaned and cleaned["team"] is not None:
         team = cleaned["team"]
         is_member = Team.objects.filter(pk=team.pk).filter(Q(members=actor) | Q(lead=actor))
@@ -92,6 +129,7 @@ def saved_view_create(
     filter: Any = None,  # noqa: A002  (the filter-language tree or text)
     columns: list[str] | None = None,
     ordering: str = "",
+    params: dict | None = None,
     team: Team | None = None,
 ) -> SavedView:
     """Save a list view (the filter is validated against the fields the actor may filter on).
@@ -111,7 +149,14 @@ def saved_view_create(
     cleaned = _clean(
         actor,
         object_type,
-        {"name": name, "filter": filter, "columns": columns, "ordering": ordering, "team": team},
+        {
+            "name": name,
+            "filter": filter,
+            "columns": columns,
+            "ordering": ordering,
+            "params": params,
+            "team": team,
+        },
         None,
     )
     with transaction.atomic():
@@ -126,10 +171,10 @@ def saved_view_create(
 
 
 def saved_view_update(*, actor: User, view: SavedView, **values: Any) -> SavedView:
-    """Change one's own view (name, filter, columns, sort, team)."""
+    """Change one's own view (name, filter, columns, sort, quick filters, team)."""
     if view.owner_id != actor.pk:
         raise PermissionDenied(_("Only the person who saved a view can change it."))
-    unknown = set(values) - {"name", "filter", "columns", "ordering", "team"}
+    unknown = set(values) - {"name", "filter", "columns", "ordering", "params", "team"}
     if unknown:
         raise ValidationError(
             {n: ValidationError(_("Unknown field."), code="unknown_field") for n in unknown}

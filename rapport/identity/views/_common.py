@@ -17,6 +17,7 @@ USER = "identity.user"
 ROLE = "identity.role"
 TAG = "core.tag"
 CUSTOM_FIELD = "core.customfield"
+ACCOUNT_OPTION = "customers.accountoption"  # the tiers and stages page (customers app)
 
 
 def _require(user, object_type: str, action: str) -> None:
@@ -70,5 +71,6 @@ def _admin_context(request, section: str) -> dict:
         "can_view_roles": policy.has_grant(user, ROLE, Action.VIEW),
         "can_manage_tags": policy.has_grant(user, TAG, Action.MANAGE),
         "can_manage_custom_fields": policy.has_grant(user, CUSTOM_FIELD, Action.MANAGE),
+        "can_manage_account_options": policy.has_grant(user, ACCOUNT_OPTION, Action.MANAGE),
         "can_request": can_request_accounts(user),
     }

@@ -65,6 +65,8 @@ def _condition_fields() -> dict[str, list[dict[str, Any]]]:
                 else:
                     label = capfirst(model_field.verbose_name)
                     choices = [(str(value), text) for value, text in model_field.flatchoices]
+            if field in entry.get("condition_choices", {}):
+                choices = list(entry["condition_choices"][field]())
             fields.append({"field": field, "label": label, "choices": choices})
         described[object_type] = fields
     return described
@@ -124,13 +126,14 @@ def _grant_matrix(role: Role) -> tuple[list[str], list[dict]]:
                 "object_type": object_type,
                 "label": entry["label"],
                 "cells": cells,
+                # Standard fields, then the type's custom fields ("cf.<key>").
                 "fields": [
                     {
-                        "field": field,
-                        "name": f"rule:{object_type}:{field}",
-                        "rule": rules.get((object_type, field), ""),
+                        **field,
+                        "name": f"rule:{object_type}:{field['field']}",
+                        "rule": rules.get((object_type, field["field"]), ""),
                     }
-                    for field in entry["fields"]
+                    for field in policy.rule_fields(object_type)
                 ],
             }
         )

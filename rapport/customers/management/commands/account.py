@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from rapport.core.commands import CliCommand, ServiceCall, format_table
 from rapport.core.errors import DomainError
 from rapport.customers import services
-from rapport.customers.models import Account, LifecycleStage, Tier
+from rapport.customers.models import Account
 from rapport.customers.querysets import account_display_values, accounts_matching, with_owner
 from rapport.identity import policy
 from rapport.identity.commands import add_actor_argument, get_user, resolve_actor
@@ -48,11 +48,10 @@ class Command(CliCommand):
         listing.add_argument(
             "--q", default="", help=gettext_lazy("Text in the name or credit code.")
         )
-        listing.add_argument("--tier", choices=Tier.values, help=gettext_lazy("Only this tier."))
+        listing.add_argument("--tier", help=gettext_lazy("Only this tier (its code)."))
         listing.add_argument(
             "--stage",
-            choices=LifecycleStage.values,
-            help=gettext_lazy("Only this lifecycle stage."),
+            help=gettext_lazy("Only this lifecycle stage (its code)."),
         )
         listing.add_argument("--province", help=gettext_lazy("Only this province."))
         listing.add_argument("--owner", help=gettext_lazy("Only records of this owner (username)."))

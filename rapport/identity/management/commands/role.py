@@ -1,4 +1,5 @@
-"""`rapport role list|show|grant|create`: roles and their grant matrix, thin over services."""
+"""`rapport role list|show|grant|fields|field-rule|create`: roles, their grant matrix and their
+field rules (on standard and custom fields), thin over services."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rapport.identity import policy, services
 from rapport.identity.builtin import ALL_ACTIONS
 from rapport.identity.commands import add_actor_argument, resolve_actor
 from rapport.identity.forms import split_values
-from rapport.identity.models import Action, Grant, Role, Scope
+from rapport.identity.models import Action, FieldRule, Grant, Role, Scope
 
 NO_SCOPE = "none"
 
@@ -48,12 +49,14 @@ def format_conditions(conditions: dict) -> str:
 
 
 class Command(CliCommand):
-    help = gettext_lazy("Manage roles and their grants: list, show, grant, create.")
+    help = gettext_lazy(
+        "Manage roles, their grants and field rules: list, show, grant, fields, field-rule, create."
+    )
     leave_locale_alone = True
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{list,show,grant,create}"
+            dest="subcommand", required=True, metavar="{list,show,grant,fields,field-rule,create}"
         )
 
         listing = commands.add_parser("list", help=gettext_lazy("List roles as a table."))
@@ -91,6 +94,34 @@ class Command(CliCommand):
         )
         add_actor_argument(grant)
 
+        fields = commands.add_parser(
+            "fields",
+            help=gettext_lazy(
+                "List the fields a field rule can name: standard fields and custom fields (cf.KEY)."
+            ),
+        )
+        fields.add_argument("object_type", nargs="?", help=gettext_lazy("Only this object type."))
+        add_actor_argument(fields)
+
+        field_rule = commands.add_parser(
+            "field-rule",
+            help=gettext_lazy(
+                "Make a field hidden, masked or read-only for a role's members, or remove the "
+                "rule with “none”."
+            ),
+        )
+        field_rule.add_argument("code", help=gettext_lazy("Role code."))
+        field_rule.add_argument(
+            "object_type", help=gettext_lazy("Object type, e.g. customers.account.")
+        )
+        field_rule.add_argument(
+            "field", help=gettext_lazy("Field, e.g. phone, or cf.KEY for a custom field.")
+        )
+        field_rule.add_argument(
+            "rule", help=gettext_lazy("Rule: hidden, masked, readonly, or none to remove it.")
+        )
+        add_actor_argument(field_rule)
+
         create = commands.add_parser("create", help=gettext_lazy("Create a role."))
         create.add_argument("code", help=gettext_lazy("Role code: letters, digits, - and _."))
         create.add_argument("name", help=gettext_lazy("Role name."))
@@ -105,7 +136,7 @@ class Command(CliCommand):
     def handle(self, *args, **options):
         actor = resolve_actor(options["acting_as"])
         # Reading roles and grants is itself a permission.
-        if options["subcommand"] in ("list", "show") and not policy.has_grant(
+        if options["subcommand"] in ("list", "show", "fields") and not policy.has_grant(
             actor, "identity.role", Action.VIEW
         ):
             raise CommandError(
@@ -115,6 +146,8 @@ class Command(CliCommand):
             "list": self.list_roles,
             "show": self.show,
             "grant": self.grant,
+            "fields": self.fields,
+            "field-rule": self.field_rule,
             "create": self.create,
         }[options["subcommand"]](actor, options)
 
@@ -184,15 +217,76 @@ class Command(CliCommand):
             )
         field_rules = list(role.field_rules.order_by("object_type", "field"))
         if field_rules:
+            labels = {
+                (object_type, field["field"]): field["label"]
+                for object_type in {rule.object_type for rule in field_rules}
+                for field in policy.rule_fields(object_type)
+            }
             self.stdout.write("")
             self.stdout.write(
                 format_table(
-                    [_("Object type"), _("Field"), _("Rule")],
+                    [_("Object type"), _("Field"), _("Label"), _("Rule")],
                     [
-                        (rule.object_type, rule.field, rule.get_rule_display())
+                        (
+                            rule.object_type,
+                            rule.field,
+                            labels.get((rule.object_type, rule.field), ""),
+                            rule.get_rule_display(),
+                        )
                         for rule in field_rules
                     ],
                 )
+            )
+
+    def fields(self, actor, options) -> None:
+        registry = policy.registry()
+        wanted = options["object_type"]
+        if wanted and wanted not in registry:
+            raise CommandError(_("object_type: Unknown object type “%(type)s”.") % {"type": wanted})
+        rows = [
+            (
+                object_type,
+                field["field"],
+                field["label_zh"],
+                field["label_en"],
+                _("custom") if field["custom"] else "",
+            )
+            for object_type in registry
+            if not wanted or object_type == wanted
+            for field in policy.rule_fields(object_type)
+        ]
+        self.stdout.write(
+            format_table(
+                [_("Object type"), _("Field"), _("Chinese label"), _("English label"), ""], rows
+            )
+        )
+
+    def field_rule(self, actor, options) -> None:
+        role = get_role(options["code"])
+        rule = options["rule"].lower()
+        object_type, field = options["object_type"], options["field"]
+        with ServiceCall(actor):
+            services.field_rule_set(
+                actor=actor,
+                role=role,
+                object_type=object_type,
+                field=field,
+                rule=None if rule == NO_SCOPE else rule,
+            )
+        if rule == NO_SCOPE:
+            self.stdout.write(
+                _("%(role)s: no rule on %(type)s %(field)s.")
+                % {"role": role.code, "type": object_type, "field": field}
+            )
+        else:
+            self.stdout.write(
+                _("%(role)s: %(type)s %(field)s is %(rule)s.")
+                % {
+                    "role": role.code,
+                    "type": object_type,
+                    "field": field,
+                    "rule": FieldRule.Rule(rule).label,
+                }
             )
 
     def grant(self, actor, options) -> None:
