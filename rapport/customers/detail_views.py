@@ -184,8 +184,13 @@ def _activity_context(
         task_form = TaskForm(user=user, account=account, contact=contact)
     latest = page.items[0].occurred_at if page.items and not request.GET.get("cursor") else None
     if latest is None and request.GET.get("cursor"):
-        first = timeline(mine).order_by("-occurred_at", "-id").only("occurred_at").first()
-        latest = first.occurred_at if first else None
+        # A value, not a row: `.only()` here would clash with the joins of `interactions_for`.
+        latest = (
+            timeline(mine)
+            .order_by("-occurred_at", "-id")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
     return {
         "timeline": _rows(user, page.items),
         "timeline_page": page,

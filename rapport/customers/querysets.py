@@ -149,12 +149,18 @@ def recent_records(
 STALE_AFTER_DAYS = 90
 TIMELINE_PAGE = 20
 OPEN_TASKS_SHOWN = 10
+# What timeline and task rows (pages, API, CLI) show of the people and customers they join:
+# a user's name (`str(user)`: display name, full name or username) and the customer's name.
+# Nothing else of them is read (not the password hash, nor a contact's encrypted fields).
+INTERACTION_JOINS = ("owner", "contact", "account", "assignee", "done_by")
+USER_SHOWN = ("username", "display_name", "first_name", "last_name")
 
 
 def interactions_for(user: User, visible: QuerySet | None = None) -> QuerySet:
     """Interactions the user may see, with what every timeline row shows, in a fixed number of
-    queries whatever the page size: owner, contact and assignee joined, participants
-    prefetched (only contacts the user may see), attachments prefetched.
+    queries whatever the page size: owner, contact, account, assignee and done_by joined (only
+    the names shown: `USER_SHOWN`, the customers' names), participants prefetched (only
+    contacts the user may see), attachments prefetched.
 
     `visible` narrows the start to a cheaper restricted set when the caller has one
     (`Interaction.objects.of_customer(...)`, `.assigned_to(user)`); by default it is
@@ -165,14 +171,16 @@ def interactions_for(user: User, visible: QuerySet | None = None) -> QuerySet:
     if visible is None:
         visible = Interaction.objects.restrict(user, Action.VIEW)
     return (
-        visible.select_related("owner", "contact", "account", "assignee", "done_by")
-        .defer(
-            "owner__password",
-            "assignee__password",
-            "done_by__password",
-            "contact__phones",
-            "contact__emails",
-            "contact__id_number",
+        visible.select_related(*INTERACTION_JOINS)
+        .only(
+            *(field.name for field in Interaction._meta.concrete_fields),
+            *(
+                f"{person}__{field}"
+                for person in ("owner", "assignee", "done_by")
+                for field in USER_SHOWN
+            ),
+            "account__name",
+            "contact__name",
         )
         .prefetch_related(
             Prefetch(

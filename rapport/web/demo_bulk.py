@@ -226,10 +226,11 @@ def insert_batch(
             count=interactions,
         )
     )
-    if index:  # bulk_create emits no events: index the batch in its transaction
-        search.refresh(Account.security_type, [account.pk for account in created])
-        search.refresh(Contact.security_type, [contact.pk for contact in new_contacts])
-        made["search_documents"] += len(created) + len(new_contacts)
+    if index:  # bulk_create emits no events: index the batch in its transaction, from the
+        # instances in hand (what was just inserted) rather than read back.
+        made["search_documents"] += search.index_records(
+            {Account.security_type: created, Contact.security_type: new_contacts}
+        )
     return made
 
 

@@ -126,3 +126,69 @@ def test_jieba_loads_once_quietly_with_its_cache_under_var(capfd):
     assert cache.exists()
     captured = capfd.readouterr()
     assert "Building prefix dict" not in captured.err + captured.out
+
+
+# --- the shortcuts of bulk indexing give what the straightforward path gives -----------------
+
+E164_SHAPED = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
+
+
+@given(E164_SHAPED)
+@hypothesis_settings(max_examples=2000, deadline=None)
+def test_an_e164_value_normalises_as_the_phone_parser_reads_it(value):
+    assert text.normalize_phone(value) == text.parse_phone(value)
+
+
+def test_every_kind_of_number_of_every_region_normalises_as_parsed():
+    """Valid numbers everywhere (and near misses: the last digits changed), including
+    national and carrier prefixes, Italian leading zeros and non-geographic codes."""
+    import phonenumbers
+
+    kinds = [
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.UAN,
+    ]
+    examples = [
+        phonenumbers.example_number_for_type(region, kind)
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+        for kind in kinds
+    ] + [
+        phonenumbers.example_number_for_non_geo_entity(code)
+        for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS)
+    ]
+    shortcut = 0
+    for number in filter(None, examples):
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        for value in (e164, e164[:-2] + "00", e164[:-1] + "9", e164 + "1", e164[:-1]):
+            assert text.normalize_phone(value) == text.parse_phone(value), value
+            shortcut += text._e164_shortcut(value) is not text._NOT_KNOWN
+    assert shortcut > 1000  # most are answered without the parser
+
+
+@pytest.mark.parametrize(
+    "word", ["银行", "行长", "重庆", "长大", "中國銀行", "朝阳", "音乐", "了解", "𠀀", "〇", "呣"]
+)
+def test_pinyin_in_one_call_is_the_two_styles(word):
+    from tests.core import search_reference
+
+    assert text._pinyin.__wrapped__(word) == search_reference.pinyin(word)
+
+
+@given(CHINESE)
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_pinyin_of_any_chinese_text_is_the_two_styles(run):
+    from tests.core import search_reference
+
+    assert text._pinyin.__wrapped__(run) == search_reference.pinyin(run)
+
+
+@given(st.text(max_size=30) | st.lists(CHINESE | ASCII_WORD, max_size=4).map(" ".join))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_remembered_terms_are_the_terms_computed_afresh(value):
+    from tests.core import search_reference
+
+    assert text.index_terms(value) == search_reference.index_terms(value)
+    assert text.index_terms(value) == search_reference.index_terms(value)  # from the cache

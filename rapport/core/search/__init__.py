@@ -7,7 +7,9 @@
     accounts = search.filter_queryset(accounts, "zgyh")   # a list's `?q=`
 
 Documents follow the records: `record.created` / `record.updated` / `record.deleted` events
-refresh them after commit; `rapport search rebuild` rebuilds them as a resumable job.
+refresh them after commit; `rapport search rebuild` rebuilds them as a resumable job. Records
+made in bulk (no events) are indexed in their transaction with `search.refresh(type, ids)`, or
+from the instances in hand with `search.index_records({type: records})`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "Results",
     "filter_queryset",
     "get",
+    "index_records",
     "parse",
     "refresh",
     "register",
@@ -38,6 +41,7 @@ __all__ = [
 
 parse = text.parse_query
 refresh = index.refresh
+index_records = index.index_records
 
 
 @dataclass

@@ -9,13 +9,17 @@ user who may see few records still gets all of their matches.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from ..blind import blind_index
 from . import registry, text
@@ -23,11 +27,17 @@ from .models import SearchDocument, SearchKey
 
 logger = logging.getLogger(__name__)
 
+DOCUMENT_TABLE = SearchDocument._meta.db_table
+KEY_TABLE = SearchKey._meta.db_table
 FTS_TABLE = "core_search_fts"
 VOCAB_TABLE = "core_search_vocab"
 TERM_TABLE = "core_search_term"
 FUZZY_CANDIDATES = 5000
 FUZZY_PER_WORD = 5
+UPSERT = (
+    "ON CONFLICT (object_type, object_id) DO UPDATE SET title = excluded.title, "
+    "subtitle = excluded.subtitle, terms = excluded.terms, updated_at = excluded.updated_at"
+)
 
 
 def is_postgresql() -> bool:
@@ -53,60 +63,158 @@ def blind_keys(document: registry.Document) -> list[str]:
 def document_terms(document: registry.Document) -> list[str]:
     terms: list[str] = []
     for value in (document.title, *document.texts):
-        terms.extend(text.index_terms(value or ""))
+        terms.extend(text.terms_of(value or ""))
     return list(dict.fromkeys(terms))
+
+
+@dataclass
+class Rows:
+    """The index rows of a batch of records of one type, as columns, ready to write."""
+
+    object_type: str
+    object_ids: list[int] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    subtitles: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    # (object id, blind key) pairs, as two columns.
+    key_object_ids: list[int] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    vocabulary: set[str] = field(default_factory=set)
+
+    def __len__(self) -> int:
+        return len(self.object_ids)
+
+
+def rows_for(registration: registry.Registration, records: Iterable[models.Model]) -> Rows:
+    """The documents and blind keys of `records` (no database access of its own)."""
+    documents: dict[int, registry.Document] = {}
+    for record in records:  # one document per record, the last given wins
+        documents[record.pk] = registration.document(record)
+    rows = Rows(object_type=registration.object_type)
+    every_term: set[str] = set()
+    for object_id, document in documents.items():
+        terms = document_terms(document)
+        every_term.update(terms)
+        rows.object_ids.append(object_id)
+        rows.titles.append((document.title or "")[:300])
+        rows.subtitles.append((document.subtitle or "")[:300])
+        rows.terms.append(" ".join(terms))
+        for key in blind_keys(document):
+            rows.key_object_ids.append(object_id)
+            rows.keys.append(key)
+    rows.vocabulary = {term for term in every_term if text.fuzzy_candidates_key(term)}
+    return rows
+
+
+def store(rows: Rows) -> None:
+    """Upsert the documents of `rows` and replace their blind keys (and, on PostgreSQL, add
+    their words to the typo vocabulary); call inside a transaction.
+
+    Set-based statements, none of which needs another's result (document ids are joined in
+    SQL), so on PostgreSQL they can be sent in a pipeline: old keys deleted, documents
+    inserted or updated by (type, id) (`ON CONFLICT … DO UPDATE`: a document written twice,
+    or by two writers, stays one row), new keys inserted.
+    """
+    if not rows:
+        return
+    updated_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    if is_postgresql():
+        _store_postgresql(rows, updated_at)
+        return
+    with connection.cursor() as cursor:
+        # SQLite: the ids as one JSON parameter (no limit on their number), rows by executemany.
+        cursor.execute(
+            f"DELETE FROM {KEY_TABLE} WHERE document_id IN (SELECT id FROM {DOCUMENT_TABLE} "
+            "WHERE object_type = %s AND object_id IN (SELECT value FROM json_each(%s)))",
+            [rows.object_type, json.dumps(rows.object_ids)],
+        )
+        cursor.executemany(
+            f"INSERT INTO {DOCUMENT_TABLE} "
+            "(object_type, object_id, title, subtitle, terms, updated_at) "
+            f"VALUES (%s, %s, %s, %s, %s, %s) {UPSERT}",
+            [
+                (rows.object_type, object_id, title, subtitle, terms, updated_at)
+                for object_id, title, subtitle, terms in zip(
+                    rows.object_ids, rows.titles, rows.subtitles, rows.terms, strict=True
+                )
+            ],
+        )
+        if rows.keys:
+            cursor.executemany(
+                f"INSERT INTO {KEY_TABLE} (document_id, key) SELECT id, %s FROM {DOCUMENT_TABLE} "
+                "WHERE object_type = %s AND object_id = %s",
+                [
+                    (key, rows.object_type, object_id)
+                    for object_id, key in zip(rows.key_object_ids, rows.keys, strict=True)
+                ],
+            )
+
+
+def _store_postgresql(rows: Rows, updated_at: Any) -> None:
+    """`store` on PostgreSQL: each column is one array parameter, bound on the server and sent
+    in binary (no SQL text to build and parse for thousands of values)."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        # ARRAY(…) rather than a join: planned without estimating the documents' ids.
+        cursor.execute(
+            f"DELETE FROM {KEY_TABLE} WHERE document_id = ANY(ARRAY(SELECT id FROM "
+            f"{DOCUMENT_TABLE} WHERE object_type = %b AND object_id = ANY(%b::bigint[])))",
+            [rows.object_type, rows.object_ids],
+        )
+        cursor.execute(
+            f"INSERT INTO {DOCUMENT_TABLE} (object_type, object_id, title, subtitle, terms, "
+            "updated_at) SELECT %b, r.object_id, r.title, r.subtitle, r.terms, %b "
+            "FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[]) "
+            f"AS r(object_id, title, subtitle, terms) {UPSERT}",
+            [
+                rows.object_type,
+                updated_at,
+                rows.object_ids,
+                rows.titles,
+                rows.subtitles,
+                rows.terms,
+            ],
+        )
+        if rows.keys:
+            cursor.execute(
+                f"INSERT INTO {KEY_TABLE} (document_id, key) SELECT d.id, k.key "
+                "FROM unnest(%b::bigint[], %b::text[]) AS k(object_id, key) "
+                f"JOIN {DOCUMENT_TABLE} d ON d.object_type = %b AND d.object_id = k.object_id",
+                [rows.key_object_ids, rows.keys, rows.object_type],
+            )
+        if rows.vocabulary:
+            cursor.execute(
+                f"INSERT INTO {TERM_TABLE} (term) SELECT unnest(%b::text[]) ON CONFLICT DO NOTHING",
+                [sorted(rows.vocabulary)],
+            )
+
+
+@contextmanager
+def pipelined() -> Iterator[None]:
+    """On PostgreSQL, statements in this block are sent without waiting for their results
+    (psycopg's pipeline mode), so the server writes one batch while Python prepares the next;
+    errors are raised at the latest when the block ends. Use it only around `store` and
+    reads: an ORM write in it could not see its row count. Elsewhere a plain block.
+    """
+    if not is_postgresql():
+        yield
+        return
+    connection.ensure_connection()
+    # An error of a pipelined statement may only be raised when the pipeline is synced, on
+    # leaving the block: raised as Django's exception classes, like any other query's.
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 def write(registration: registry.Registration, records: Sequence[models.Model]) -> int:
     """Upsert the documents (and blind keys) of `records`; returns how many were written."""
     if not records:
         return 0
-    rows: list[SearchDocument] = []
-    keys_by_id: dict[int, list[str]] = {}
-    vocabulary: set[str] = set()
-    for record in records:
-        document = registration.document(record)
-        terms = document_terms(document)
-        if is_postgresql():
-            vocabulary.update(term for term in terms if text.fuzzy_candidates_key(term))
-        rows.append(
-            SearchDocument(
-                object_type=registration.object_type,
-                object_id=record.pk,
-                title=(document.title or "")[:300],
-                subtitle=(document.subtitle or "")[:300],
-                terms=" ".join(terms),
-            )
-        )
-        keys_by_id[record.pk] = blind_keys(document)
-    with transaction.atomic():
-        SearchDocument.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["object_type", "object_id"],
-            update_fields=["title", "subtitle", "terms", "updated_at"],
-        )
-        document_ids = dict(
-            SearchDocument.objects.filter(
-                object_type=registration.object_type, object_id__in=list(keys_by_id)
-            ).values_list("object_id", "id")
-        )
-        SearchKey.objects.filter(document_id__in=list(document_ids.values())).delete()
-        SearchKey.objects.bulk_create(
-            [
-                SearchKey(document_id=document_ids[object_id], key=key)
-                for object_id, keys in keys_by_id.items()
-                for key in keys
-                if object_id in document_ids
-            ]
-        )
-        if vocabulary:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {TERM_TABLE} (term) SELECT unnest(%s::text[]) "
-                    "ON CONFLICT DO NOTHING",
-                    [sorted(vocabulary)],
-                )
+    rows = rows_for(registration, records)
+    with transaction.atomic(), pipelined():
+        store(rows)
     return len(rows)
 
 
@@ -120,23 +228,100 @@ def remove(object_type: str, ids: Iterable[int]) -> int:
     return deleted
 
 
+def _write_batches(batches: Iterable[tuple[registry.Registration, list[Any]]]) -> int:
+    """Write the documents of each batch of records (in the caller's transaction).
+
+    On PostgreSQL the writes are pipelined and staggered: the next batch is taken (read, for
+    `refresh`), then the previous one's rows are sent, and the next one's documents are built
+    while the server stores them.
+    """
+    written = 0
+    pending: Rows | None = None
+    words_sent: set[str] = set()  # to the vocabulary, in this transaction: not sent again
+    with pipelined():
+        for registration, batch in batches:
+            if pending is not None:
+                store(pending)
+            pending = rows_for(registration, batch)
+            pending.vocabulary -= words_sent
+            words_sent |= pending.vocabulary
+            written += len(pending)
+        if pending is not None:
+            store(pending)
+    return written
+
+
 def refresh(object_type: str, ids: Iterable[int], *, batch_size: int = 500) -> int:
-    """Re-read the records `ids` of `object_type` and rewrite their documents (or drop them)."""
+    """Re-read the records `ids` of `object_type` and rewrite their documents (or drop them),
+    in one transaction."""
     registration = registry.get(object_type)
     if registration is None:
         return 0
     ids = sorted({int(pk) for pk in ids})
-    written = 0
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        records = list(
-            registration.for_indexing(registration.model._default_manager.filter(pk__in=chunk))
-        )
-        written += write(registration, records)
-        missing = set(chunk) - {record.pk for record in records}
+    if not ids:
+        return 0
+    records = registration.model._default_manager
+    missing: set[int] = set()
+
+    def batches() -> Iterator[tuple[registry.Registration, list[Any]]]:
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start : start + batch_size]
+            batch = list(registration.for_indexing(records.filter(pk__in=chunk)))
+            missing.update(set(chunk) - {record.pk for record in batch})
+            yield registration, batch
+
+    with transaction.atomic():
+        written = _write_batches(batches())
         if missing:
             remove(object_type, missing)
     return written
+
+
+def index_records(
+    records_by_type: Mapping[str, Sequence[models.Model]], *, batch_size: int = 500
+) -> int:
+    """Write the documents of records as they are in memory ({object type: records}), without
+    reading them back: records just made by `bulk_create` (which sends no events) in this
+    transaction, say. Returns how many documents were written.
+
+    The relations that each registration's `for_indexing` prefetches are prefetched onto the
+    records first, so the documents are those `refresh` would write. (Anything else
+    `for_indexing` adds, such as `select_related`, is loaded lazily: still the same
+    documents, only slower.) In one transaction; every read comes first, then all types'
+    documents are written in one pipeline on PostgreSQL, the server storing one batch while
+    the next is built.
+    """
+    groups: list[tuple[registry.Registration, list[Any]]] = []
+    for object_type, records in records_by_type.items():
+        registration = registry.get(object_type)
+        if registration is not None and records:
+            groups.append((registration, list(records)))
+    if not groups:
+        return 0
+    with transaction.atomic():
+        for registration, records in groups:
+            queryset = registration.for_indexing(registration.model._default_manager.none())
+            lookups = list(getattr(queryset, "_prefetch_related_lookups", ()))
+            # In batches as `refresh` reads them: a long IN list gets a poor plan on SQLite.
+            for start in range(0, len(records), batch_size) if lookups else ():
+                models.prefetch_related_objects(records[start : start + batch_size], *lookups)
+        return _write_batches(_interleaved(groups, batch_size))
+
+
+def _interleaved(
+    groups: Sequence[tuple[registry.Registration, list[Any]]], batch_size: int
+) -> list[tuple[registry.Registration, list[Any]]]:
+    """The batches of every group, the groups' batches spread evenly among one another: types
+    cost Python and the database differently (new account names are slow to segment, small
+    contact documents are quick to build), so mixing them keeps both busy in the pipeline."""
+    batches = []
+    for order, (registration, records) in enumerate(groups):
+        starts = range(0, len(records), batch_size)
+        for number, start in enumerate(starts):
+            position = (number + 0.5) / len(starts)
+            batches.append((position, order, registration, records[start : start + batch_size]))
+    batches.sort(key=lambda batch: batch[:2])
+    return [(registration, batch) for _position, _order, registration, batch in batches]
 
 
 def prune(object_type: str) -> int:

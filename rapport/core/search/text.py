@@ -20,7 +20,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 # CJK unified ideographs (basic block and extension A) and compatibility ideographs.
@@ -30,6 +30,7 @@ MAX_TERM_LENGTH = 64
 MAX_QUERY_CLAUSES = 8
 MAX_SUFFIXES = 24  # suffixes indexed per Chinese run
 SHORT_RUN = 6  # runs up to this long (personal names, short names) also get suffix pinyin
+MAX_REMEMBERED_SYLLABLES = 100_000  # (character, reading) pairs: about 30,000 exist
 
 _lock = threading.Lock()
 _converter = None
@@ -78,9 +79,10 @@ def segmenter():
 
 
 def warm_up() -> None:
-    """Load the converter and the segmenter now (a worker or web process calls this once)."""
+    """Load the converters and the segmenter now (a worker or web process calls this once)."""
     _opencc()
     segmenter()
+    _pinyin_reader()
 
 
 @lru_cache(maxsize=65536)
@@ -102,16 +104,51 @@ def runs(folded: str) -> list[tuple[str, bool]]:
     ]
 
 
+_pinyin_converter = None
+
+
+def _pinyin_reader():
+    """pypinyin's `lazy_pinyin` as a reusable object (the module function builds a converter
+    per call), whose per-syllable style conversion (a few regular expressions each time) is
+    remembered by (character, reading, style, strict): the same result, computed once."""
+    global _pinyin_converter
+    if _pinyin_converter is None:
+        with _lock:
+            if _pinyin_converter is None:
+                from pypinyin.converter import UltimateConverter
+                from pypinyin.core import Pinyin
+
+                class RememberingConverter(UltimateConverter):
+                    def __init__(self) -> None:
+                        # The options of `pypinyin.lazy_pinyin`'s defaults.
+                        super().__init__(
+                            v_to_u=False, neutral_tone_with_five=False, tone_sandhi=False
+                        )
+                        self.styled: dict[tuple, str] = {}
+
+                    def convert_style(self, han, orig_pinyin, style, strict, **kwargs):
+                        key = (han, orig_pinyin, style, strict, *sorted(kwargs.items()))
+                        styled = self.styled.get(key)
+                        if styled is None:
+                            styled = super().convert_style(
+                                han, orig_pinyin, style, strict, **kwargs
+                            )
+                            if len(self.styled) < MAX_REMEMBERED_SYLLABLES:
+                                self.styled[key] = styled
+                        return styled
+
+                _pinyin_converter = Pinyin(RememberingConverter())
+    return _pinyin_converter
+
+
 @lru_cache(maxsize=65536)
 def _pinyin(word: str) -> tuple[list[str], list[str]]:
-    from pypinyin import Style, lazy_pinyin
-
-    syllables = [s for s in lazy_pinyin(word, errors="ignore") if s.isascii() and s.isalnum()]
-    initials = [
-        s
-        for s in lazy_pinyin(word, style=Style.FIRST_LETTER, errors="ignore")
-        if s.isascii() and s.isalnum()
-    ]
+    # One conversion for both: pypinyin's FIRST_LETTER style is the first letter of its
+    # NORMAL style, syllable by syllable (same segmentation, same readings), so the
+    # initials are taken from the syllables rather than converting the word twice.
+    normal = _pinyin_reader().lazy_pinyin(word, errors="ignore")
+    syllables = [s for s in normal if s.isascii() and s.isalnum()]
+    initials = [s[0] for s in normal if s and s[0].isascii() and s[0].isalnum()]
     return syllables, initials
 
 
@@ -141,15 +178,24 @@ def _chinese_terms(run: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(terms))
 
 
-def index_terms(text: str) -> list[str]:
-    """Every term the index stores for `text`, without duplicates, in a stable order."""
+@lru_cache(maxsize=65536)
+def terms_of(text: str) -> tuple[str, ...]:
+    """`index_terms(text)` as a tuple, remembered per whole text (bounded, least recently
+    used first out), so a text met again (an account's name in each of its contacts'
+    documents, a province, a job title) costs one lookup, not folding, splitting and joining
+    its runs' terms again."""
     terms: list[str] = []
-    for run, chinese in runs(fold(text or "")):
+    for run, chinese in runs(fold(text)):
         if chinese:
             terms.extend(_chinese_terms(run))
         else:
             terms.append(run)
-    return list(dict.fromkeys(term for term in terms if term))
+    return tuple(dict.fromkeys(term for term in terms if term))
+
+
+def index_terms(text: str) -> list[str]:
+    """Every term the index stores for `text`, without duplicates, in a stable order."""
+    return list(terms_of(text or ""))
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -184,11 +230,70 @@ class Query:
         return not self.clauses and self.exact is None
 
 
-def normalize_phone(value: str, region: str = "CN") -> str | None:
-    """E.164 (+8613812345678) when `value` is a valid phone number, else None."""
+E164 = re.compile(r"\+([1-9][0-9]{6,14})")
+_NOT_KNOWN = object()
+
+
+@cache
+def _national_prefix(country_code: int):
+    """The national-prefix pattern phonenumbers strips after this country code (None when it
+    has none), or _NOT_KNOWN when there is no metadata for the code."""
     import phonenumbers
 
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return _NOT_KNOWN
+    pattern = metadata.national_prefix_for_parsing
+    return re.compile(pattern) if pattern else None
+
+
+def _e164_shortcut(text: str):
+    """What `normalize_phone` returns for `text` when it is written as E.164 already, found
+    without phonenumbers' parser (two thirds of the cost): the same number object is built
+    from the digits and checked with `is_valid_number`. _NOT_KNOWN for anything parsing
+    might read differently (not E.164, a national number starting with 0, or one starting
+    with what the country's parser would strip as a national or carrier prefix)."""
+    import phonenumbers
+
+    match = E164.fullmatch(text)
+    if match is None:
+        return _NOT_KNOWN
+    digits = match.group(1)
+    # Country calling codes are prefix-free: the shortest known prefix is the code, as in
+    # phonenumbers' own extraction.
+    for length in (1, 2, 3):
+        country_code = int(digits[:length])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return _NOT_KNOWN
+    national = digits[length:]
+    if len(national) < 2 or national[0] == "0":
+        return _NOT_KNOWN
+    prefix = _national_prefix(country_code)
+    if prefix is _NOT_KNOWN or (prefix is not None and prefix.match(national)):
+        return _NOT_KNOWN
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    return text if phonenumbers.is_valid_number(number) else None
+
+
+def normalize_phone(value: str, region: str = "CN") -> str | None:
+    """E.164 (+8613812345678) when `value` is a valid phone number, else None."""
     text = (value or "").strip()
+    if not text:
+        return None
+    known = _e164_shortcut(text)
+    if known is not _NOT_KNOWN:
+        return known
+    return parse_phone(text, region)
+
+
+def parse_phone(text: str, region: str = "CN") -> str | None:
+    """`normalize_phone` through phonenumbers' parser, whatever the form of `text`."""
+    import phonenumbers
+
+    text = (text or "").strip()
     if not text:
         return None
     try:
