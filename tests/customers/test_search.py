@@ -140,6 +140,26 @@ def test_a_user_who_sees_few_records_still_gets_their_matches(org):
     assert len(results.groups[0].hits) == 5 and results.groups[0].more
 
 
+@pytest.mark.parametrize("candidates", [2, 5, 1000])
+def test_ranking_the_best_matches_first_gives_the_same_answer(org, candidates, monkeypatch):
+    """Whether the visible best matches are found among the first candidates or every match
+    has to be checked, the answer is the same (ranks, then ids, order every match)."""
+    from rapport.core.search import index
+
+    names = ["远望科技", "远望科技有限公司", "上海远望科技发展有限公司", "远望"]
+    for number in range(12):
+        owner = org["rep_sh"] if number % 4 == 0 else org["rep_south"]
+        AccountFactory(owner=owner, name=names[number % len(names)] + f"{number:02d}")
+    expected = {}
+    monkeypatch.setattr(index, "CANDIDATES", 10**6)
+    for user in ("rep_sh", "sales_manager", "admin"):
+        expected[user] = found(org[user], "远望科技", limit=4)
+    monkeypatch.setattr(index, "CANDIDATES", candidates)
+    for user in ("rep_sh", "sales_manager", "admin"):
+        assert found(org[user], "远望科技", limit=4) == expected[user]
+    assert len(expected["admin"]) == 4 and len(expected["rep_sh"]) == 3
+
+
 def test_best_match_first(org):
     rep = org["rep_sh"]
     loose = AccountFactory(owner=rep, name="上海银行大厦物业管理有限公司", short_name="银行大厦")

@@ -411,11 +411,20 @@ def _restriction(restricted: QuerySet) -> tuple[str, list[Any]]:
     return f" AND EXISTS ({sql})", list(params)
 
 
+# How many of the best matches are ranked before the user's visibility is checked: when
+# that many hold `limit` visible ones, they are exactly the best visible ones (the order is
+# total), and the statement reads `CANDIDATES` records instead of every match.
+CANDIDATES = 300
+
+
 def ranked_ids(object_type: str, query: text.Query, restricted: QuerySet, limit: int) -> list[int]:
     """Ids of matching records in `restricted`, best first, at most `limit`.
 
-    One statement: the matches of the index, joined with the restricted queryset in SQL
-    (EXISTS on the record's id), ranked by bm25 (SQLite) or ts_rank (PostgreSQL).
+    The matches of the index, joined with the restricted queryset in SQL (EXISTS on the
+    record's id), ranked by bm25 (SQLite) or ts_rank (PostgreSQL). A popular fragment
+    matches thousands of records: first only the `CANDIDATES` best matches are checked for
+    visibility, and only when fewer than `limit` of them are visible is every match checked
+    (the same answer either way, since ranks are ordered with the id as tie-break).
     """
     if restricted.query.is_empty() or query.is_empty:
         return []
@@ -427,23 +436,39 @@ def ranked_ids(object_type: str, query: text.Query, restricted: QuerySet, limit:
             f"WHERE k.key = %s AND d.object_type = %s{restriction} "
             "ORDER BY d.object_id DESC LIMIT %s"
         )
-        params = [exact_key(query), object_type, *restriction_params, limit]
-    elif is_postgresql():
+        return _ids(sql, [exact_key(query), object_type, *restriction_params, limit])
+    if is_postgresql():
         expression = match_expression(query)
-        sql = (
-            "SELECT d.object_id FROM core_searchdocument d "
-            f"WHERE d.search_vector @@ %s::tsquery AND d.object_type = %s{restriction} "
-            "ORDER BY ts_rank(d.search_vector, %s::tsquery) DESC, d.object_id DESC LIMIT %s"
+        matches = (
+            "SELECT d.object_id, ts_rank(d.search_vector, %s::tsquery) AS score "
+            "FROM core_searchdocument d "
+            "WHERE d.search_vector @@ %s::tsquery AND d.object_type = %s"
         )
-        params = [expression, object_type, *restriction_params, expression, limit]
+        match_params = [expression, expression, object_type]
+        best = "ORDER BY d.score DESC, d.object_id DESC"
+        inner_best = "ORDER BY score DESC, d.object_id DESC"
     else:
-        sql = (
-            f"SELECT d.object_id FROM {FTS_TABLE} "
+        matches = (
+            f"SELECT d.object_id, bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} "
             f"JOIN core_searchdocument d ON d.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH %s AND d.object_type = %s{restriction} "
-            f"ORDER BY bm25({FTS_TABLE}), d.object_id DESC LIMIT %s"
+            f"WHERE {FTS_TABLE} MATCH %s AND d.object_type = %s"
         )
-        params = [match_expression(query), object_type, *restriction_params, limit]
+        match_params = [match_expression(query), object_type]
+        best = "ORDER BY d.score, d.object_id DESC"
+        inner_best = "ORDER BY score, d.object_id DESC"
+    if restriction:
+        first = (
+            f"SELECT d.object_id FROM ({matches} {inner_best} LIMIT %s) d "
+            f"WHERE TRUE{restriction} {best} LIMIT %s"
+        )
+        found = _ids(first, [*match_params, CANDIDATES, *restriction_params, limit])
+        if len(found) >= limit:
+            return found
+    sql = f"SELECT d.object_id FROM ({matches}) d WHERE TRUE{restriction} {best} LIMIT %s"
+    return _ids(sql, [*match_params, *restriction_params, limit])
+
+
+def _ids(sql: str, params: list[Any]) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
