@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rapport.identity",
     "rapport.audit",
     "rapport.customers",
+    "rapport.automation",
     "rapport.web",
     "allauth",
     "allauth.account",

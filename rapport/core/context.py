@@ -26,3 +26,22 @@ def set_current(context: RequestContext):
 
 def reset(token) -> None:
     _current.reset(token)
+
+
+# The cause of the writes being made now, when something other than a person's request makes
+# them (an automation run): `{"run": 12, "rule": 3, "rule_name": "…", "chain": [...]}`. Core
+# only carries it: `events.emit` puts it in the payload (`cause`) and `trail.record` in the
+# audit event's `extra`, so whoever reacts to the write knows what caused it.
+_cause: ContextVar[dict | None] = ContextVar("rapport_cause", default=None)  # noqa: B039
+
+
+def current_cause() -> dict | None:
+    return _cause.get()
+
+
+def set_cause(cause: dict | None):
+    return _cause.set(cause)
+
+
+def reset_cause(token) -> None:
+    _cause.reset(token)

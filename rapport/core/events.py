@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .context import current_cause
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,16 @@ Handler = Callable[[str, dict[str, Any]], None]
 ExternalHandler = Callable[[str, dict[str, Any], str], None]
 
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
+_keyed: set[Callable] = set()  # handlers that also take the event's idempotency key
 _external: list[ExternalHandler] = []
 
 
-def subscribe(topic: str, handler: Handler) -> None:
-    """Run `handler(topic, payload)` after commit of every event on `topic` ("*" for all)."""
+def subscribe(topic: str, handler: Callable, *, keyed: bool = False) -> None:
+    """Run `handler(topic, payload)` after commit of every event on `topic` ("*" for all).
+    With `keyed`, `handler(topic, payload, key)`: the outbox message's idempotency key, by
+    which a subscriber recognises an event delivered to it again."""
+    if keyed:
+        _keyed.add(handler)
     if handler not in _subscribers[topic]:
         _subscribers[topic].append(handler)
 
@@ -47,7 +53,13 @@ def register_external(handler: ExternalHandler) -> None:
 
 
 def emit(topic: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Record the event in the outbox (same transaction) and deliver it in-process on commit."""
+    """Record the event in the outbox (same transaction) and deliver it in-process on commit.
+
+    A write made on behalf of something (an automation run, see `context.current_cause`)
+    carries it in the payload as `cause`."""
+    cause = current_cause()
+    if cause is not None and "cause" not in payload:
+        payload = {**payload, "cause": cause}
     message = OutboxMessage.objects.create(
         topic=topic, payload=payload, idempotency_key=uuid.uuid4().hex
     )
@@ -55,7 +67,10 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxMessage:
     def deliver() -> None:
         for handler in [*_subscribers.get(topic, []), *_subscribers.get("*", [])]:
             try:
-                handler(topic, payload)
+                if handler in _keyed:
+                    handler(topic, payload, message.idempotency_key)
+                else:
+                    handler(topic, payload)
             except Exception:  # one failing subscriber must not stop the others
                 logger.exception("event subscriber failed for %s", topic)
 

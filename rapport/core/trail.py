@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import models
 
+from .context import current_cause
+
 _writer: Callable[..., Any] | None = None
 
 
@@ -36,6 +38,10 @@ def record(
     """Append one audit event. Raises if the audit app is not loaded: no write goes unaudited."""
     if _writer is None:
         raise RuntimeError("the audit app is not installed; refusing to write unaudited")
+    cause = current_cause()
+    if cause is not None:
+        # Made on behalf of an automation run (or the like): the event names it.
+        extra = {**(extra or {}), "cause": {k: v for k, v in cause.items() if k != "chain"}}
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = target.pk if object_id is None else object_id

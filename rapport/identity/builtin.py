@@ -14,6 +14,7 @@ TAG = "core.tag"
 CUSTOM_FIELD = "core.customfield"
 INTERACTION = "customers.interaction"
 ACCOUNT_OPTION = "customers.accountoption"
+AUTOMATION_RULE = "automation.rule"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -67,6 +68,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (TAG, "manage", "all"),
         (CUSTOM_FIELD, "manage", "all"),
         (ACCOUNT_OPTION, "manage", "all"),
+        (AUTOMATION_RULE, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),

@@ -12,6 +12,15 @@ from hypothesis import strategies as st
 
 from rapport.core import filterlang as fl
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages below are asserted in English, whatever language an earlier test left on."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 FIELDS = {
     "name": fl.FilterField("name", "Name", fl.TEXT),
     "tier": fl.FilterField("tier", "Tier", fl.CHOICE, choices=(("A", "A"), ("B", "B"), ("C", "C"))),

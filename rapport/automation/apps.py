@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_system_actor(sender, using="default", **kwargs) -> None:
+    from rapport.identity.services import roles_sync_builtin
+
+    from . import actor
+
+    roles_sync_builtin()  # the built-in roles first: the order of post_migrate is not ours
+    actor.ensure()
+
+
+class AutomationConfig(AppConfig):
+    name = "rapport.automation"
+    label = "automation"
+    verbose_name = _("Automation")
+
+    def ready(self) -> None:
+        from rapport.core import events
+        from rapport.core.notifications import registry as notification_registry
+        from rapport.identity import policy
+
+        from . import actions, customers, engine
+
+        policy.register("automation.rule", label=_("automation rules"), actions=["manage"])
+        customers.register()
+        actions.register_builtin()
+        notification_registry.register(actions.MESSAGE_KEY, _("%(rule)s: %(message)s"))
+        for topic in ("record.created", "record.updated"):
+            events.subscribe(topic, engine.on_record_event, keyed=True)
+        post_migrate.connect(_ensure_system_actor, sender=self)
