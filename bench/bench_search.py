@@ -113,15 +113,34 @@ class RawSql:
     def text(self, words: list[str], model, table_name: str) -> list[tuple]:
         object_type = model.security_type
         if self.postgresql:
+            # Name matches shortest name first, then the other matches newest first, each
+            # read in that order from an index; the second part runs only when the first
+            # leaves the page short (a non-parallel Append reads its parts in turn).
             expression = " & ".join(f"'{word}':*" for word in words)
+            in_title = " & ".join(f"'{word}':*A" for word in words)
             sql = f"""
-                SELECT r.* FROM core_searchdocument d
-                JOIN {table_name} r ON r.id = d.object_id
-                WHERE d.search_vector @@ %s::tsquery AND d.object_type = %s
-                  AND {restriction("r")}
-                ORDER BY ts_rank(d.search_vector, %s::tsquery) DESC, d.object_id DESC
-                LIMIT {LIMIT + 1}"""
-            params = [expression, object_type, *self.scope(model), expression]
+                SELECT * FROM ((
+                    SELECT r.* FROM core_searchdocument d
+                    JOIN {table_name} r ON r.id = d.object_id
+                    WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery
+                      AND {restriction("r")}
+                    ORDER BY length(d.title), d.object_id DESC LIMIT {LIMIT + 1}
+                ) UNION ALL (
+                    SELECT r.* FROM core_searchdocument d
+                    JOIN {table_name} r ON r.id = d.object_id
+                    WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery
+                      AND NOT d.search_vector @@ %s::tsquery AND {restriction("r")}
+                    ORDER BY d.object_id DESC LIMIT {LIMIT + 1}
+                )) matches LIMIT {LIMIT + 1}"""
+            params = [
+                object_type,
+                in_title,
+                *self.scope(model),
+                object_type,
+                expression,
+                in_title,
+                *self.scope(model),
+            ]
         else:
             expression = " AND ".join(f'"{word}"*' for word in words)
             sql = f"""

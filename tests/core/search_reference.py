@@ -69,12 +69,14 @@ def blind_keys(document: registry.Document) -> list[str]:
 def document_row(registration: registry.Registration, record) -> tuple:
     """(title, subtitle, terms, sorted keys) as the index should store them for `record`."""
     document = registration.document(record)
-    terms: list[str] = []
-    for value in (document.title, *document.texts):
-        terms.extend(index_terms(value or ""))
+    title_terms = list(dict.fromkeys(index_terms(document.title or "")))
+    other_terms: list[str] = []
+    for value in document.texts:
+        other_terms.extend(t for t in index_terms(value or "") if t not in title_terms)
     return (
         (document.title or "")[:300],
         (document.subtitle or "")[:300],
-        " ".join(dict.fromkeys(terms)),
+        # The title's terms, " | ", the other texts' terms not already in the title.
+        " ".join(title_terms) + " | " + " ".join(dict.fromkeys(other_terms)),
         sorted(blind_keys(document)),
     )

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from rapport.core import search
@@ -166,6 +166,31 @@ def test_best_match_first(org):
     exact = AccountFactory(owner=rep, name="中国银行")
     assert found(rep, "中国银行")[0] == exact.pk
     assert set(found(rep, "银行")) == {exact.pk, loose.pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's order")
+def test_postgresql_puts_name_matches_first_closest_names_first(org, committed):
+    """Records whose name holds the words come first, shortest name first (newest among
+    equal lengths); then those matching elsewhere (a contact by its company), newest first."""
+    rep = org["rep_sh"]
+    long_name = AccountFactory(owner=rep, name="北京华信软件有限公司")
+    short_old = AccountFactory(owner=rep, name="华信集团")
+    short_new = AccountFactory(owner=rep, name="华信物流")
+    exact = AccountFactory(owner=rep, name="华信")
+    city_only = AccountFactory(owner=rep, name="远东贸易有限公司", short_name="华信")
+    assert found(rep, "华信") == [exact.pk, short_new.pk, short_old.pk, long_name.pk, city_only.pk]
+    assert found(rep, "huaxin", limit=2) == [exact.pk, short_new.pk]
+    company = committed(services.account_create, actor=rep, name="华信科技有限公司")
+    by_company = [
+        committed(services.contact_create, actor=rep, name=name, accounts=[company])
+        for name in ("李明", "王芳")
+    ]
+    by_name = committed(services.contact_create, actor=rep, name="张华信")
+    assert found(rep, "华信", Contact.security_type) == [
+        by_name.pk,
+        by_company[1].pk,
+        by_company[0].pk,
+    ]
 
 
 def test_documents_follow_create_update_and_rename(org, committed, bank):
