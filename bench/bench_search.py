@@ -117,28 +117,27 @@ class RawSql:
             # read in that order from an index; the second part runs only when the first
             # leaves the page short (a non-parallel Append reads its parts in turn).
             expression = " & ".join(f"'{word}':*" for word in words)
-            in_title = " & ".join(f"'{word}':*A" for word in words)
             sql = f"""
                 SELECT * FROM ((
                     SELECT r.* FROM core_searchdocument d
                     JOIN {table_name} r ON r.id = d.object_id
-                    WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery
+                    WHERE d.object_type = %s AND d.title_vector @@ %s::tsquery
                       AND {restriction("r")}
                     ORDER BY length(d.title), d.object_id DESC LIMIT {LIMIT + 1}
                 ) UNION ALL (
                     SELECT r.* FROM core_searchdocument d
                     JOIN {table_name} r ON r.id = d.object_id
                     WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery
-                      AND NOT d.search_vector @@ %s::tsquery AND {restriction("r")}
+                      AND NOT d.title_vector @@ %s::tsquery AND {restriction("r")}
                     ORDER BY d.object_id DESC LIMIT {LIMIT + 1}
                 )) matches LIMIT {LIMIT + 1}"""
             params = [
                 object_type,
-                in_title,
+                expression,
                 *self.scope(model),
                 object_type,
                 expression,
-                in_title,
+                expression,
                 *self.scope(model),
             ]
         else:

@@ -62,7 +62,7 @@ def blind_keys(document: registry.Document) -> list[str]:
 
 # Between a document's title terms and its other terms in `SearchDocument.terms`: not a
 # character any term holds (terms are letters, digits and CJK), a separator to FTS5, and where
-# PostgreSQL's generated vector splits the terms to weight the title's (migration 0008).
+# PostgreSQL's generated `title_vector` splits the title's terms off (migration 0008).
 TITLE_END = " | "
 
 
@@ -358,18 +358,14 @@ def _fts5_term(term: str) -> str:
     return '"' + term.replace('"', '""') + '"*'
 
 
-def _tsquery_term(term: str, weight: str = "") -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "':*" + weight
+def _tsquery_term(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "':*"
 
 
-def match_expression(query: text.Query, *, in_title: bool = False) -> str:
-    """The FTS5 MATCH string or the tsquery text of a text query; `in_title` (PostgreSQL):
-    every term must match one of the title's terms (weighted `A`)."""
+def match_expression(query: text.Query) -> str:
+    """The FTS5 MATCH string or the tsquery text of a text query."""
     if is_postgresql():
-        both, either = " & ", " | "
-
-        def term(word: str) -> str:
-            return _tsquery_term(word, "A" if in_title else "")
+        term, both, either = _tsquery_term, " & ", " | "
     else:
         term, both, either = _fts5_term, " AND ", " OR "
     clauses = []
@@ -485,26 +481,20 @@ def ranked_ids(object_type: str, query: text.Query, restricted: QuerySet, limit:
 def _ranked_postgresql(
     object_type: str, query: text.Query, restriction: str, restriction_params: list, limit: int
 ) -> list[int]:
-    in_title = match_expression(query, in_title=True)
-    matches = (
-        "SELECT d.object_id FROM core_searchdocument d "
-        "WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery"
-    )
+    expression = match_expression(query)
     found = _ids(
-        f"{matches}{restriction} ORDER BY length(d.title), d.object_id DESC LIMIT %s",
-        [object_type, in_title, *restriction_params, limit],
+        "SELECT d.object_id FROM core_searchdocument d "
+        f"WHERE d.object_type = %s AND d.title_vector @@ %s::tsquery{restriction} "
+        "ORDER BY length(d.title), d.object_id DESC LIMIT %s",
+        [object_type, expression, *restriction_params, limit],
     )
     if len(found) < limit:
         found += _ids(
-            f"{matches} AND NOT d.search_vector @@ %s::tsquery{restriction} "
+            "SELECT d.object_id FROM core_searchdocument d "
+            "WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery "
+            f"AND NOT d.title_vector @@ %s::tsquery{restriction} "
             "ORDER BY d.object_id DESC LIMIT %s",
-            [
-                object_type,
-                match_expression(query),
-                in_title,
-                *restriction_params,
-                limit - len(found),
-            ],
+            [object_type, expression, expression, *restriction_params, limit - len(found)],
         )
     return found
 
