@@ -1,9 +1,9 @@
 """The rule engine: matching record events to rules, and running them.
 
 Matching happens after the write commits, in the event subscriber: the active rules of the
-record's type and trigger (cached ids), the trigger's own test ("field changed (to V)"), then
-the condition — the list filter language applied to that one record in SQL, as the system
-actor. A match creates a `RuleRun` whose idempotency key is the rule plus the event's key, so
+record's type and trigger (cached in memory), the trigger's own test ("field changed (to
+V)"), then the conditions — the list filter language applied to that one record in SQL, as
+the system actor, every fired rule's condition in one statement (`conditions_hold`). A match creates a `RuleRun` whose idempotency key is the rule plus the event's key, so
 a redelivered event never runs a rule twice, and queues `automation.run_rule` after commit.
 
 A run executes in one transaction: every action, in order, through the domain services as
@@ -22,13 +22,14 @@ than `MAX_CHAIN`, becomes a `loop_stopped` run that says why.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,17 +76,127 @@ def _trigger_fires(rule: Rule, fields: list[str]) -> bool:
     return not wanted or wanted in {_filter_name(name) for name in fields}
 
 
+def _condition_tree(rule: Rule, automatable: registry.Automatable) -> dict:
+    tree = rule.condition or {"and": []}
+    extra = _trigger_condition(rule, automatable)
+    return {"and": [tree, extra]} if extra is not None else tree
+
+
 def condition_holds(rule: Rule, automatable: registry.Automatable, record_id: Any, actor) -> bool:
     """Whether the record matches the rule's condition (and its trigger's "to V"), in SQL.
     A condition that no longer validates (a field deleted since) raises a FilterError."""
-    tree = rule.condition or {"and": []}
-    extra = _trigger_condition(rule, automatable)
-    if extra is not None:
-        tree = {"and": [tree, extra]}
     queryset = automatable.restrict(actor).filter(pk=record_id)
     fields = filterlang.fields_for(actor, automatable.object_type)
-    queryset = filterlang.apply(queryset, tree, fields, filterlang.Context(user_id=actor.pk))
+    queryset = filterlang.apply(
+        queryset,
+        _condition_tree(rule, automatable),
+        fields,
+        filterlang.Context(user_id=actor.pk),
+    )
     return queryset.exists()
+
+
+# Conditions checked in one statement (one EXISTS each); more make the statement unwieldy.
+CONDITIONS_PER_STATEMENT = 100
+# Stands for the record's id in a compiled condition, replaced by the real id per event.
+_RECORD = -7_331_913_557
+_ALWAYS = "always"
+# Compiled conditions: {(rule, version, created, actor, minute): (sql, params, id position) |
+# _ALWAYS | the ValidationError}. Relative values ("today-30") are resolved when compiled,
+# so an entry is good for the minute it was made in; field changes show within a minute.
+_compiled: dict[tuple, Any] = {}
+_COMPILED_MAX = 5000
+
+
+def _sql_for_record(queryset) -> tuple[str, list, int]:
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    positions = [index for index, value in enumerate(params) if value == _RECORD]
+    if len(positions) != 1:  # never seen: the id must be a parameter of its own
+        raise RuntimeError(f"cannot place the record id in {sql!r}")
+    return sql, list(params), positions[0]
+
+
+def _compiled_entry(key: tuple, make) -> Any:
+    entry = _compiled.get(key)
+    if entry is None:
+        if len(_compiled) >= _COMPILED_MAX:
+            _compiled.clear()
+        entry = _compiled[key] = make()
+    return entry
+
+
+def conditions_hold(
+    rules: list[Rule], automatable: registry.Automatable, record_id: Any, actor
+) -> tuple[list[Rule], list[tuple[Rule, ValidationError]]]:
+    """`condition_holds` for many rules at once: the rules whose condition the record meets
+    (in the given order), and those whose condition no longer validates, with the error.
+
+    Each rule's condition is validated and compiled to SQL once (per rule version and
+    minute, see `_compiled`); per event, the conditions are checked together, each an EXISTS
+    on the record's id, in statements of `CONDITIONS_PER_STATEMENT` beside the check that
+    the system actor still sees the record: an event that fires a thousand rules costs a few
+    statements and no query compilation.
+    """
+    minute = int(time.time() // 60)
+    fields: dict | None = None
+    context = filterlang.Context(user_id=actor.pk)
+
+    def compile_rule(rule: Rule) -> Any:
+        nonlocal fields
+        if fields is None:
+            fields = filterlang.fields_for(actor, automatable.object_type)
+        try:
+            tree = filterlang.validate(_condition_tree(rule, automatable), fields, context)
+        except ValidationError as error:
+            return error
+        if tree in ({"and": []}, {"or": []}):
+            return _ALWAYS
+        condition = filterlang.to_q(tree, fields)
+        return _sql_for_record(
+            automatable.model._default_manager.filter(condition).filter(pk=_RECORD)
+        )
+
+    visible = _compiled_entry(
+        ("visible", automatable.object_type, actor.pk, minute),
+        lambda: _sql_for_record(automatable.restrict(actor).filter(pk=_RECORD)),
+    )
+    checks: list[tuple[Rule, Any]] = []
+    broken: list[tuple[Rule, ValidationError]] = []
+    for rule in rules:
+        entry = _compiled_entry(
+            (rule.pk, rule.version, rule.created_at, actor.pk, minute),
+            lambda rule=rule: compile_rule(rule),
+        )
+        if isinstance(entry, ValidationError):
+            broken.append((rule, entry))
+        else:
+            checks.append((rule, entry))
+    if not checks:
+        return [], broken
+    held: dict[int, bool] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(checks), CONDITIONS_PER_STATEMENT):
+            chunk = [
+                visible,
+                *(entry for _rule, entry in checks[start : start + CONDITIONS_PER_STATEMENT]),
+            ]
+            columns, params = [], []
+            for entry in chunk:
+                if entry == _ALWAYS:
+                    columns.append("1")
+                    continue
+                sql, entry_params, position = entry
+                columns.append(f"EXISTS ({sql})")
+                params.extend([*entry_params[:position], record_id, *entry_params[position + 1 :]])
+            cursor.execute("SELECT " + ", ".join(columns), params)
+            row = cursor.fetchone()
+            if not row[0]:  # gone, or not the system actor's to see: nothing matches
+                return [], broken
+            for (rule, _entry), value in zip(
+                checks[start : start + CONDITIONS_PER_STATEMENT], row[1:], strict=True
+            ):
+                held[rule.pk] = bool(value)
+    return [rule for rule, _entry in checks if held[rule.pk]], broken
 
 
 def on_record_event(topic: str, payload: dict[str, Any], event_key: str = "") -> None:
@@ -105,30 +216,35 @@ def on_record_event(topic: str, payload: dict[str, Any], event_key: str = "") ->
         triggers = [Trigger.UPDATED]
         if automatable.stage_field and automatable.stage_field in fields:
             triggers.append(Trigger.STAGE_CHANGED)
-    candidates = [pk for trigger in triggers for pk in rulecache.active(object_type, trigger)]
-    if not candidates:
+    fired = [
+        rule
+        for trigger in triggers
+        for rule in rulecache.active_rules(object_type, trigger)
+        if _trigger_fires(rule, fields)
+    ]
+    if not fired:
         return
-    rules = Rule.objects.filter(
-        pk__in=candidates, is_active=True, retired_at__isnull=True, trigger__in=triggers
-    ).order_by("position", "id")
+    fired.sort(key=lambda rule: (rule.position, rule.pk))
     cause = payload.get("cause") or {}
     chain = [list(link) for link in cause.get("chain") or []]
-    actor = None
-    for rule in rules:
-        if not _trigger_fires(rule, fields):
-            continue
-        actor = actor or system_actor.get()
-        detail = {"topic": topic, "fields": fields, "event": event_key}
-        if cause.get("run"):
-            detail["cause_run"] = cause["run"]
-        try:
-            matched = condition_holds(rule, automatable, record_id, actor)
-        except ValidationError as error:
-            _record_skipped(rule, object_type, record_id, event_key, detail, chain, error)
-            continue
-        if matched:
+    actor = system_actor.get()
+    detail = {"topic": topic, "fields": fields, "event": event_key}
+    if cause.get("run"):
+        detail["cause_run"] = cause["run"]
+    matched, broken = conditions_hold(fired, automatable, record_id, actor)
+    for rule, error in broken:
+        _record_skipped(rule, object_type, record_id, event_key, detail, chain, error)
+    if not matched:
+        return
+    # The cached rules may be up to `rulecache.RECHECK_SECONDS` old: run only those that
+    # are still active, as they are now.
+    current = Rule.objects.filter(
+        pk__in=[rule.pk for rule in matched], is_active=True, retired_at__isnull=True
+    ).in_bulk()
+    for rule in matched:
+        if rule.pk in current:
             start_run(
-                rule,
+                current[rule.pk],
                 automatable,
                 record_id,
                 key=f"event:{event_key}",

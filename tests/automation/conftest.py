@@ -9,8 +9,10 @@ from rapport.automation import engine, rulecache
 def _fresh_rule_cache():
     """Rules are cached per process; a test's own (rolled back) rules must not leak."""
     rulecache._memory.by_trigger = None
+    engine._compiled.clear()
     yield
     rulecache._memory.by_trigger = None
+    engine._compiled.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from rapport.audit.models import AuditEvent
 from rapport.automation import actor as system_actor
-from rapport.automation import engine, registry, services
+from rapport.automation import engine, registry, rulecache, services
 from rapport.automation.models import Rule, RuleCursor, RuleRun, RunState
 from rapport.core.customfields import services as custom_fields
 from rapport.core.models import TaggedRecord
@@ -458,3 +458,48 @@ def test_the_system_actor_cannot_sign_in(rf, db):
         request = rf.post("/accounts/login/")
         assert authenticate(request, username=system_actor.USERNAME, password=password) is None
     assert system_actor.ensure().pk == user.pk  # idempotent
+
+
+def test_many_rules_are_matched_in_a_few_statements(
+    org, queued, django_capture_on_commit_callbacks
+):
+    """An event that fires many rules checks their conditions together, a hundred to a
+    statement, reads the rules it starts once, and starts exactly those whose condition
+    holds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    account = AccountFactory(owner=org["rep_east"], tier="B", city="上海市")
+    rules = [
+        make_rule(
+            org["admin"],
+            name=f"规则 {number}",
+            condition={
+                "and": [
+                    {
+                        "field": "city",
+                        "op": "=",
+                        "value": "上海市" if number % 3 == 0 else "北京市",
+                    },
+                    {"field": "tier", "op": "in", "value": ["A", "B"]},
+                ]
+            },
+            actions=[{"type": "notify", "to": "owner", "message": "城市匹配"}],
+        )
+        for number in range(250)
+    ]
+    payload = {"type": ACCOUNT, "id": account.pk, "fields": ["short_name"]}
+    rulecache.active_rules(ACCOUNT, "updated")  # the process's rules, loaded once
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        engine.on_record_event("record.updated", payload, "many")
+    statements = [query["sql"] for query in captured]
+    assert sum(sql.startswith("SELECT EXISTS") for sql in statements) == 3  # 250 / 100
+    assert sum('FROM "automation_rule"' in sql for sql in statements) == 1
+    started = set(
+        RuleRun.objects.filter(idempotency_key="event:many").values_list("rule", flat=True)
+    )
+    assert started == {rule.pk for number, rule in enumerate(rules) if number % 3 == 0}
+    assert len(queued) == len(started)
