@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from rapport.audit.models import AuditEvent
 from rapport.core.errors import PermissionDenied
@@ -72,6 +73,22 @@ def test_a_grant_needs_evidence_and_valid_choices(org, contact):
             evidence="",
         )
     assert set(error.value.message_dict) == {"channel", "evidence"}
+    assert not Consent.objects.exists()
+
+
+def test_a_consent_dated_before_1970_is_refused(org, contact):
+    with translation.override("en"), pytest.raises(ValidationError) as error:
+        services.consent_record(
+            actor=org["rep_sh"],
+            contact=contact,
+            channel="sms",
+            purpose="service",
+            status="granted",
+            source="email",
+            evidence="邮件回复",
+            at="0474-04-24T13:31:25Z",
+        )
+    assert error.value.message_dict == {"at": ["A consent cannot be dated before 1970."]}
     assert not Consent.objects.exists()
 
 

@@ -29,6 +29,10 @@ from ..models import (
     Contact,
 )
 
+# Consents are records of the electronic era; an older date is a typing error (and local
+# mean time offsets of such dates, e.g. +08:05:43, are not valid in API date-times).
+EARLIEST_CONSENT_YEAR = 1970
+
 
 def _check(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[ValidationError]] = {}
@@ -66,6 +70,12 @@ def _check(values: dict[str, Any]) -> dict[str, Any]:
             fail("at", _("Enter a date and time."), "invalid_datetime")
         elif at > timezone.now() + timezone.timedelta(minutes=10):
             fail("at", _("A consent cannot be given in the future."), "in_future")
+        elif at.year < EARLIEST_CONSENT_YEAR:
+            fail(
+                "at",
+                _("A consent cannot be dated before %(year)d.") % {"year": EARLIEST_CONSENT_YEAR},
+                "too_early",
+            )
     if errors:
         raise ValidationError(errors)
     return {**values, "evidence": evidence, "at": at}
