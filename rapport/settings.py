@@ -269,6 +269,11 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
+# SMS sent by automation rules: LogSMSBackend logs and keeps them (nothing leaves the machine),
+# ConsoleSMSBackend prints them; a provider's backend has send(to, text) -> id.
+RAPPORT_SMS_BACKEND = os.environ.get(
+    "RAPPORT_SMS_BACKEND", "rapport.automation.messaging.LogSMSBackend"
+)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

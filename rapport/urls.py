@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("rapport.identity.urls")),
     path("", include("rapport.audit.urls")),
     path("", include("rapport.customers.urls")),
+    path("", include("rapport.automation.urls")),
+    path("", include("rapport.automation.approval_urls")),
     path("", include("rapport.web.urls")),
 ]
 

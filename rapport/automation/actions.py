@@ -519,7 +519,221 @@ def _execute_run_rule(ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]
     }
 
 
+# --- e-mail / SMS from a template -----------------------------------------------------------
+
+LANGUAGES = ("zh-hans", "en")
+MESSAGE_LIMITS = {"email": {"subject": 200, "body": 10000}, "sms": {"body": 500}}
+
+
+def _clean_message(params: dict[str, Any], ctx: CleanContext, *, channel: str) -> dict[str, Any]:
+    from rapport.customers.models import ConsentPurpose
+
+    from . import messaging
+
+    errors = _Errors()
+    limits = MESSAGE_LIMITS[channel]
+    texts = [name for part in limits for name in (part, f"{part}_en")]
+    _only(params, {*texts, "language", "purpose"}, errors)
+    if ctx.automatable.contacts is None:
+        errors.add(
+            "type", _("Records of this type have no contacts to write to."), "not_applicable"
+        )
+        errors.raise_if_any()
+    allowed = {
+        *messaging.placeholder_fields(ctx.actor, ctx.automatable),
+        *messaging.CONTACT_PLACEHOLDERS,
+    }
+    cleaned: dict[str, Any] = {}
+    for name in texts:
+        text = str(params.get(name) or "").strip()
+        limit = limits[name.removesuffix("_en")]
+        if not text:
+            if not name.endswith("_en"):
+                required = _("Write the subject.") if name == "subject" else _("Write the message.")
+                errors.add(name, required, "required")
+            continue
+        if len(text) > limit:
+            errors.add(name, _("At most %(n)d characters.") % {"n": limit}, "max_length")
+        for problem in messaging.template_errors(text, allowed):
+            errors.add(name, problem, "invalid_placeholder")
+        cleaned[name] = text
+    language = params.get("language") or "zh-hans"
+    if language not in LANGUAGES:
+        errors.add(
+            "language",
+            _("“%(value)s” is not one of: %(choices)s.")
+            % {"value": language, "choices": ", ".join(LANGUAGES)},
+            "invalid_choice",
+        )
+    cleaned["language"] = language
+    purpose = params.get("purpose") or ConsentPurpose.MARKETING
+    if purpose not in ConsentPurpose.values:
+        errors.add(
+            "purpose",
+            _("“%(value)s” is not one of: %(choices)s.")
+            % {"value": purpose, "choices": ", ".join(ConsentPurpose.values)},
+            "invalid_choice",
+        )
+    cleaned["purpose"] = str(purpose)
+    errors.raise_if_any()
+    return cleaned
+
+
+def _execute_message(ctx: RunContext, params: dict[str, Any], *, channel: str) -> dict[str, Any]:
+    from functools import partial
+
+    from django.core.mail import send_mail
+    from django.db import transaction
+
+    from rapport.customers.querysets import contactable
+
+    from . import messaging
+
+    if ctx.automatable.contacts is None:
+        raise ValidationError(_("Records of this type have no contacts to write to."))
+    purpose = params.get("purpose", "marketing")
+    contacts = list(ctx.automatable.contacts(ctx.record).order_by("pk"))
+    allowed = set(
+        contactable(
+            ctx.automatable.contacts(ctx.record), channel=channel, purpose=purpose
+        ).values_list("pk", flat=True)
+    )
+    english = params.get("language") == "en"
+
+    def text(part: str) -> str:
+        return (params.get(f"{part}_en") if english else "") or params.get(part, "")
+
+    fields = messaging.placeholder_fields(ctx.actor, ctx.automatable)
+    sent: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    backend = messaging.sms_backend() if channel == "sms" and not ctx.dry_run else None
+    for contact in contacts:
+        if contact.pk not in allowed:
+            skipped.append(
+                {
+                    "contact": contact.pk,
+                    "reason": "no_consent",
+                    "message": _("No consent to be contacted by %(channel)s for %(purpose)s.")
+                    % {"channel": channel, "purpose": purpose},
+                }
+            )
+            continue
+        addresses = [
+            a for a in (contact.emails if channel == "email" else contact.phones) or [] if a
+        ]
+        if not addresses:
+            skipped.append(
+                {
+                    "contact": contact.pk,
+                    "reason": "no_address",
+                    "message": _("No e-mail address.")
+                    if channel == "email"
+                    else _("No mobile number."),
+                }
+            )
+            continue
+        to = str(addresses[0])
+        body = messaging.render(text("body"), ctx.record, fields, contact)
+        if channel == "email":
+            subject = messaging.render(text("subject"), ctx.record, fields, contact)
+            subject = " ".join(subject.split())  # no header injection through a value
+            if not ctx.dry_run:
+                # robust: one undeliverable message neither stops the others nor the run
+                transaction.on_commit(
+                    partial(send_mail, subject, body, None, [to], fail_silently=False),
+                    robust=True,
+                )
+        elif not ctx.dry_run:
+            transaction.on_commit(partial(backend.send, to, body), robust=True)
+        sent.append({"contact": contact.pk})
+    return {
+        "changes": {"channel": channel, "purpose": purpose, "sent": len(sent)},
+        "sent": sent,
+        "skipped": skipped,
+    }
+
+
+# --- outgoing webhook ----------------------------------------------------------------------
+
+WEBHOOK_TOPIC = "automation.webhook"
+
+
+def _clean_webhook(params: dict[str, Any], ctx: CleanContext) -> dict[str, Any]:
+    from . import webhooks
+
+    errors = _Errors()
+    _only(params, {"url"}, errors)
+    url = str(params.get("url") or "").strip()
+    try:
+        webhooks.check_url(url)
+    except ValidationError as error:
+        for message in error.messages:
+            errors.add("url", message, "unsafe_url")
+    errors.raise_if_any()
+    return {"url": url}
+
+
+def record_payload(ctx: RunContext) -> dict[str, Any]:
+    """The record as an outgoing webhook sends it: its type, id and plain fields."""
+    from . import messaging
+
+    values = {}
+    for name, spec in messaging.placeholder_fields(ctx.actor, ctx.automatable).items():
+        values[name] = _plain(messaging.field_value(ctx.record, spec))
+    return {"type": ctx.automatable.object_type, "id": ctx.record.pk, "fields": values}
+
+
+def _execute_webhook(ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
+    from rapport.core import events
+
+    body = {
+        "event": "automation.rule",
+        "rule": {"id": ctx.rule.pk, "name": ctx.rule.name},
+        "run": ctx.run.pk if ctx.run is not None else None,
+        "record": record_payload(ctx),
+    }
+    if ctx.dry_run:
+        return {"changes": {"url": params["url"]}, "delivery": {"status": "dry_run"}}
+    message = events.emit(
+        WEBHOOK_TOPIC,
+        {"url": params["url"], "body": body, "run": ctx.run.pk, "index": ctx.index},
+    )
+    return {
+        "changes": {"url": params["url"]},
+        "delivery": {"status": "pending", "message": message.idempotency_key},
+    }
+
+
+def _relay_webhook(topic: str, payload: dict[str, Any], key: str) -> None:
+    if topic == WEBHOOK_TOPIC:
+        from . import webhooks
+
+        webhooks.relay(payload, key)
+
+
 def register_builtin() -> None:
+    from rapport.core import events
+
+    events.register_external(_relay_webhook)
+    register(
+        ActionType(
+            "send_email",
+            gettext_lazy("Send an e-mail"),
+            lambda params, ctx: _clean_message(params, ctx, channel="email"),
+            lambda ctx, params: _execute_message(ctx, params, channel="email"),
+        )
+    )
+    register(
+        ActionType(
+            "send_sms",
+            gettext_lazy("Send an SMS"),
+            lambda params, ctx: _clean_message(params, ctx, channel="sms"),
+            lambda ctx, params: _execute_message(ctx, params, channel="sms"),
+        )
+    )
+    register(
+        ActionType("call_webhook", gettext_lazy("Call a webhook"), _clean_webhook, _execute_webhook)
+    )
     register(
         ActionType("update_fields", gettext_lazy("Update fields"), _clean_update, _execute_update)
     )

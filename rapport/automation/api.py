@@ -29,6 +29,13 @@ class RuleOutputSerializer(serializers.Serializer):
     object_type = serializers.CharField(read_only=True)
     trigger = serializers.ChoiceField(choices=Trigger.choices, read_only=True)
     trigger_config = serializers.JSONField(read_only=True)
+    webhook_token = serializers.CharField(
+        read_only=True,
+        required=False,
+        help_text="Webhook rules: the secret token of POST /api/v1/automation/hooks/<token>/, "
+        "in the answer that made it only (create, or trigger_config.regenerate); only its "
+        "hash is kept.",
+    )
     condition = serializers.JSONField(read_only=True, help_text="A filter-language tree.")
     actions = serializers.JSONField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)

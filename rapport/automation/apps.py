@@ -22,12 +22,15 @@ class AutomationConfig(AppConfig):
         from rapport.core.notifications import registry as notification_registry
         from rapport.identity import policy
 
-        from . import actions, customers, engine
+        from . import actions, approval_panels, customers, engine, panels
 
         policy.register("automation.rule", label=_("automation rules"), actions=["manage"])
         customers.register()
+        panels.register()
+        approval_panels.register()
         actions.register_builtin()
         notification_registry.register(actions.MESSAGE_KEY, _("%(rule)s: %(message)s"))
         for topic in ("record.created", "record.updated"):
             events.subscribe(topic, engine.on_record_event, keyed=True)
         post_migrate.connect(_ensure_system_actor, sender=self)
+        from . import approvals  # noqa: F401  (registers start_approval, the record lock, messages)

@@ -57,6 +57,8 @@ def register() -> None:
         taggable=True,
         task_about=lambda account: {"account": account},
         check_value=_account_value,
+        date_fields=("created_at",),
+        contacts=lambda account: Contact.objects.filter(accounts=account, is_active=True),
     )
     registry.register(
         Contact.security_type,
@@ -70,6 +72,8 @@ def register() -> None:
         updatable=("name", "title"),
         taggable=True,
         task_about=lambda contact: {"contact": contact},
+        date_fields=("created_at",),
+        contacts=lambda contact: Contact.objects.filter(pk=contact.pk, is_active=True),
     )
     registry.register(
         Interaction.security_type,
@@ -86,4 +90,18 @@ def register() -> None:
             for key, value in (("account", interaction.account), ("contact", interaction.contact))
             if value is not None
         },
+        date_fields=("due_at", "occurred_at", "created_at"),
+        contacts=_interaction_contacts,
     )
+    registry.register_topic("consent.changed", _("Consent changed"), Contact.security_type)
+    registry.register_topic("task.completed", _("Task completed"), Interaction.security_type)
+    registry.register_topic("task.reminder_due", _("Task reminder due"), Interaction.security_type)
+
+
+def _interaction_contacts(interaction):
+    """The interaction's contact, or else the contacts of its account."""
+    from rapport.customers.models import Contact
+
+    if interaction.contact_id:
+        return Contact.objects.filter(pk=interaction.contact_id, is_active=True)
+    return Contact.objects.filter(accounts=interaction.account_id, is_active=True)

@@ -41,6 +41,11 @@ class Automatable:
     task_about: Callable[[models.Model], dict[str, Any]] | None = None
     # check_value(field, value) -> a message if a rule may not set `field` to `value`
     check_value: Callable[[str, Any], str | None] | None = None
+    # the date (or datetime) fields a "date reached" trigger may watch, by their filter name
+    # ("cf.<key>" custom date fields are always offered as well)
+    date_fields: tuple[str, ...] = ()
+    # contacts(record) -> a Contact queryset: who e-mails and SMS from rules about it go to
+    contacts: Callable[[models.Model], Any] | None = None
 
     def restrict(self, actor, action: str = "view"):
         return self.model._default_manager.restrict(actor, action)
@@ -65,3 +70,43 @@ def get(object_type: str) -> Automatable | None:
 
 def types() -> dict[str, Automatable]:
     return dict(_types)
+
+
+# --- domain event topics ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Topic:
+    topic: str
+    label: Any
+    # the record type the event's payload names ({"type": ..., "id": ...})
+    object_type: str
+
+
+_topics: dict[str, Topic] = {}
+
+
+def _on_event(topic: str, payload: dict[str, Any], key: str = "") -> None:
+    from . import triggers
+
+    triggers.on_domain_event(topic, payload, key)
+
+
+def register_topic(topic: str, label: Any, object_type: str) -> Topic:
+    """Declare a domain event rules may start on ("event" trigger), e.g.
+    `register_topic("ticket.sla_breached", _("SLA breached"), "service.ticket")`; its payload
+    names the record as {"type": object_type, "id": ...}. Rules listen to it from now on."""
+    from rapport.core import events
+
+    entry = Topic(topic=topic, label=label, object_type=object_type)
+    _topics[topic] = entry
+    events.subscribe(topic, _on_event, keyed=True)
+    return entry
+
+
+def topic(name: str) -> Topic | None:
+    return _topics.get(name)
+
+
+def topics() -> dict[str, Topic]:
+    return dict(_topics)

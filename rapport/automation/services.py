@@ -7,12 +7,12 @@ the version, keeps a `RuleVersion` snapshot and is audited with before/after.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import uuid
 from typing import Any
 
-from celery.schedules import crontab
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -43,6 +43,8 @@ EDITABLE = {"name", "name_en", "object_type", "trigger", "trigger_config", "cond
 _TOPIC = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 DATE_TYPES = (filterlang.DATE, filterlang.DATETIME)
+# The key under which a webhook rule's new token is handed back once (never stored).
+NEW_TOKEN = "_token"  # noqa: S105 (the name of a key, not a secret)
 
 
 def _require_manage(actor: User) -> None:
@@ -73,20 +75,11 @@ class _Errors:
 
 def _parse_cron(text: Any) -> str | None:
     """The cron expression "minute hour day-of-month month day-of-week", if celery takes it."""
-    parts = str(text or "").split()
-    if len(parts) != 5:
+    from . import triggers
+
+    if triggers.parse_cron(text) is None:
         return None
-    try:
-        crontab(
-            minute=parts[0],
-            hour=parts[1],
-            day_of_month=parts[2],
-            month_of_year=parts[3],
-            day_of_week=parts[4],
-        )
-    except (ValueError, TypeError, IndexError):
-        return None
-    return " ".join(parts)
+    return " ".join(str(text).split())
 
 
 def _clean_trigger(
@@ -107,13 +100,14 @@ def _clean_trigger(
         Trigger.UPDATED: {"field", "to"},
         Trigger.STAGE_CHANGED: {"to"},
         Trigger.DATE_REACHED: {"field", "offset_days", "at"},
-        Trigger.SCHEDULE: {"cron"},
-        Trigger.WEBHOOK: {"token"},
+        Trigger.SCHEDULE: {"cron", "last_slot"},
+        Trigger.WEBHOOK: {"token", "token_hash", "token_hint", "regenerate"},
         Trigger.EVENT: {"topic"},
     }.get(trigger, set())
     for name in sorted(set(config) - allowed):
         errors.add(f"trigger_config.{name}", _("Unknown setting."), "unknown_field")
     cleaned = {name: config[name] for name in allowed if name in config}
+    previous_config = (rule.trigger_config or {}) if rule is not None else {}
 
     def check_value(name: str, value: Any, key: str) -> None:
         try:
@@ -143,7 +137,12 @@ def _clean_trigger(
             check_value(automatable.stage_field, cleaned["to"], "trigger_config.to")
     elif trigger == Trigger.DATE_REACHED:
         field = cleaned.get("field")
-        if field not in fields or fields[field].type not in DATE_TYPES:
+        offered = automatable.date_fields if automatable is not None else ()
+        if (
+            field not in fields
+            or fields[field].type not in DATE_TYPES
+            or not (field in offered or str(field).startswith("cf."))
+        ):
             errors.add(
                 "trigger_config.field",
                 _("Choose a date field of the record (“%(name)s” is not one).")
@@ -173,21 +172,68 @@ def _clean_trigger(
             )
         else:
             cleaned["cron"] = cron
+        # where the schedule stands (engine state, see triggers.schedule_tick): kept as it is
+        cleaned.pop("last_slot", None)
+        if previous_config.get("last_slot") and rule is not None and rule.trigger == trigger:
+            cleaned["last_slot"] = previous_config["last_slot"]
     elif trigger == Trigger.WEBHOOK:
-        token = cleaned.get("token")
-        if token is not None and (not isinstance(token, str) or len(token) < 24):
-            errors.add("trigger_config.token", _("The token is generated; leave it out."))
-        previous = (rule.trigger_config or {}).get("token") if rule is not None else None
-        cleaned["token"] = previous or secrets.token_urlsafe(24)
+        _clean_webhook_token(cleaned, previous_config, errors)
     elif trigger == Trigger.EVENT:
         topic = cleaned.get("topic")
+        declared = registry.topic(topic) if isinstance(topic, str) else None
         if not isinstance(topic, str) or not _TOPIC.match(topic) or len(topic) > 100:
             errors.add(
                 "trigger_config.topic",
                 _("Name the event, e.g. ticket.sla_breached."),
                 "invalid",
             )
+        elif declared is None:
+            known = ", ".join(sorted(registry.topics())) or "—"
+            errors.add(
+                "trigger_config.topic",
+                _("There is no event “%(topic)s”; choose one of: %(choices)s.")
+                % {"topic": topic, "choices": known},
+                "unknown_topic",
+            )
+        elif automatable is not None and declared.object_type != automatable.object_type:
+            errors.add(
+                "trigger_config.topic",
+                _("The event “%(topic)s” is about another type of record (%(type)s).")
+                % {"topic": topic, "type": declared.object_type},
+                "wrong_type",
+            )
     return cleaned
+
+
+def webhook_token_hash(token: str) -> str:
+    """How a webhook rule's token is kept: its SHA-256 (the token itself is shown once)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _clean_webhook_token(
+    cleaned: dict[str, Any], previous: dict[str, Any], errors: _Errors
+) -> None:
+    """Keep the rule's token, or make one (a new rule, or `regenerate`). The new token itself
+    is handed back once as `_token` (popped before saving); only its hash is stored."""
+    given_hash = cleaned.pop("token_hash", None)
+    cleaned.pop("token_hint", None)
+    regenerate = cleaned.pop("regenerate", False)
+    if "token" in cleaned:
+        cleaned.pop("token")
+        errors.add("trigger_config.token", _("The token is generated; leave it out."))
+    if given_hash not in (None, previous.get("token_hash")):
+        errors.add("trigger_config.token_hash", _("The token is generated; leave it out."))
+    if not isinstance(regenerate, bool):
+        errors.add("trigger_config.regenerate", _("Use true or false."))
+        regenerate = False
+    if previous.get("token_hash") and not regenerate:
+        cleaned["token_hash"] = previous["token_hash"]
+        cleaned["token_hint"] = previous.get("token_hint", "")
+        return
+    token = secrets.token_urlsafe(32)
+    cleaned["token_hash"] = webhook_token_hash(token)
+    cleaned["token_hint"] = token[:4]
+    cleaned[NEW_TOKEN] = token
 
 
 def _clean(actor: User, values: dict[str, Any], rule: Rule | None) -> dict[str, Any]:
@@ -301,6 +347,7 @@ def rule_create(*, actor: User, **values: Any) -> Rule:
             {name: ValidationError(_("Unknown field."), code="unknown_field") for name in unknown}
         )
     cleaned = _clean(actor, values, None)
+    token = _pop_new_token(cleaned)
     with transaction.atomic():
         if "position" not in cleaned:
             highest = Rule.objects.filter(object_type=cleaned["object_type"]).aggregate(
@@ -317,7 +364,20 @@ def rule_create(*, actor: User, **values: Any) -> Rule:
             extra={"version": rule.version},
         )
         rulecache.invalidate()
+    if token:
+        rule.webhook_token = token
     return rule
+
+
+def _pop_new_token(cleaned: dict[str, Any]) -> str:
+    """A webhook rule's new token, out of the settings to store (shown once, never kept)."""
+    config = cleaned.get("trigger_config")
+    if isinstance(config, dict) and NEW_TOKEN in config:
+        config = dict(config)
+        token = config.pop(NEW_TOKEN)
+        cleaned["trigger_config"] = config
+        return token
+    return ""
 
 
 def _save(actor: User, rule: Rule, cleaned: dict[str, Any], action: str) -> Rule:
@@ -357,7 +417,11 @@ def rule_update(*, actor: User, rule: Rule, **values: Any) -> Rule:
         )
     _check_not_retired(rule)
     cleaned = _clean(actor, values, rule)
-    return _save(actor, rule, cleaned, "automation.rule_update")
+    token = _pop_new_token(cleaned)
+    rule = _save(actor, rule, cleaned, "automation.rule_update")
+    if token:
+        rule.webhook_token = token
+    return rule
 
 
 def _check_not_retired(rule: Rule) -> None:

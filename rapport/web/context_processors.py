@@ -21,5 +21,6 @@ def navigation(request):
             "tags": policy.has_grant(user, "core.tag", "manage"),
             "audit": policy.has_grant(user, "audit.event", "view"),
             "alerts": policy.has_grant(user, "audit.alert", "view"),
+            "automation": policy.has_grant(user, "automation.rule", "manage"),
         },
     }

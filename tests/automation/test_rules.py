@@ -204,7 +204,8 @@ def test_other_triggers_are_stored_with_their_settings(org):
     )
     assert scheduled.trigger_config == {"cron": "0 9 * * 1-5"}
     hook = services.rule_create(actor=admin, **{**GOOD, "trigger": "webhook", "trigger_config": {}})
-    assert len(hook.trigger_config["token"]) >= 24
+    assert len(hook.webhook_token) >= 24  # shown once; only its hash is kept
+    assert "token" not in hook.trigger_config and len(hook.trigger_config["token_hash"]) == 64
     dated = services.rule_create(
         actor=admin,
         **{**GOOD, "trigger": "date_reached", "trigger_config": {"field": "created_at"}},

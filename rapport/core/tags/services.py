@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from rapport.core import access, events, trail
+from rapport.core import access, events, locks, trail
 from rapport.core.errors import PermissionDenied
 
 from . import registry
@@ -294,6 +294,7 @@ def _require_changeable(actor, model: type[models.Model], records: Sequence[mode
             code="record_not_changeable",
             field="records",
         )
+    locks.ensure_all_unlocked(records)  # e.g. waiting for approval
 
 
 def _apply(

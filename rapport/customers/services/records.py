@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from rapport.core import events, trail
+from rapport.core import events, locks, trail
 from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
@@ -244,6 +244,7 @@ def account_update(
     """Change fields the actor may change (field rules apply). Audited with before/after
     (`audit_extra` adds context to the event, e.g. which version a value was restored from)."""
     policy.require(actor, Action.CHANGE, account)
+    locks.ensure_unlocked(account)
     _check_editable(actor, Account, values, ACCOUNT_FIELDS)
     cleaned = _clean_account(values, account)
     before = trail.snapshot(account, ACCOUNT_FIELDS)
@@ -265,6 +266,7 @@ def account_update(
 
 def _set_active(*, actor: User, record, active: bool, fields) -> Any:
     policy.require(actor, Action.DELETE if not active else Action.CHANGE, record)
+    locks.ensure_unlocked(record)
     if record.is_active == active:
         return record
     with transaction.atomic():
@@ -294,6 +296,7 @@ def account_reactivate(*, actor: User, account: Account) -> Account:
 def record_assign(*, actor: User, record, owner: User) -> Any:
     """Hand a record to another owner (needs the assign grant over the record)."""
     policy.require(actor, Action.ASSIGN, record)
+    locks.ensure_unlocked(record)
     if not owner.is_active:
         raise ValidationError(
             {"owner": ValidationError(_("The owner is deactivated."), code="inactive")}
@@ -452,6 +455,7 @@ def contact_update(
 ) -> Contact:
     """Change fields the actor may change (field rules apply). Audited with before/after."""
     policy.require(actor, Action.CHANGE, contact)
+    locks.ensure_unlocked(contact)
     _check_editable(actor, Contact, values, CONTACT_FIELDS)
     cleaned = _clean_contact(values, actor, contact)
     accounts = cleaned.pop("accounts", None)
@@ -489,6 +493,7 @@ def contact_role_set(*, actor: User, contact: Contact, account: Account, role: s
     none). Needs the change grant over the contact; the contact must already be at the
     account. Audited on the contact as a change of its role there."""
     policy.require(actor, Action.CHANGE, contact)
+    locks.ensure_unlocked(contact)
     role = role or ""
     if role and role not in ContactRole.values:
         raise ValidationError(
