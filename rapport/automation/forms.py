@@ -19,7 +19,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from rapport.core import filterlang
 from rapport.core.forms import TablerForm
@@ -181,7 +181,9 @@ class RuleForm(TablerForm):
     )
     object_type = forms.CharField(label=gettext_lazy("Record type"), widget=_select())
     trigger = forms.CharField(
-        label=gettext_lazy("When"), widget=_select(Trigger.choices), initial=Trigger.UPDATED
+        label=pgettext_lazy("rule trigger", "When"),
+        widget=_select(Trigger.choices),
+        initial=Trigger.UPDATED,
     )
     watch_field = forms.CharField(
         label=gettext_lazy("Field that changes"),
