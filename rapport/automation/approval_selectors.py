@@ -8,11 +8,10 @@ are away), whoever may view the record it is about, and the managers of processe
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from rapport.identity import policy
@@ -21,7 +20,6 @@ from rapport.identity.models import Action, User
 from . import registry
 from .models import (
     ApprovalDelegation,
-    ApprovalProcess,
     ApprovalRequest,
     ApprovalState,
     ApprovalTask,
@@ -143,98 +141,6 @@ def pending_request_for(object_type: str, object_id: Any) -> ApprovalRequest | N
         .select_related("process")
         .first()
     )
-
-
-def _mean(durations: list[timedelta]) -> timedelta | None:
-    if not durations:
-        return None
-    return sum(durations, timedelta()) / len(durations)
-
-
-def process_figures(*, since: Any = None) -> list[dict[str, Any]]:
-    """Per process (those with requests, and the active ones): requests per state, how many
-    pending tasks are overdue, the average cycle time (submit → decision) of decided requests,
-    and the bottleneck step: the step where pending requests wait most (ties: the step whose
-    decided tasks took longest on average). `since` limits to requests submitted after it.
-
-    A handful of grouped queries whatever the number of requests; cycle and wait averages
-    are computed over the decided rows' timestamps (portable across databases)."""
-    requests = ApprovalRequest.objects.all()
-    tasks = ApprovalTask.objects.all()
-    if since is not None:
-        requests = requests.filter(submitted_at__gte=since)
-        tasks = tasks.filter(request__submitted_at__gte=since)
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in requests.values("process_id", "state").annotate(n=Count("id")).order_by():
-        counts[row["process_id"]][row["state"]] = row["n"]
-    cycles: dict[int, list[timedelta]] = defaultdict(list)
-    for process_id, submitted, decided in requests.filter(
-        state__in=(ApprovalState.APPROVED, ApprovalState.REJECTED), decided_at__isnull=False
-    ).values_list("process_id", "submitted_at", "decided_at"):
-        cycles[process_id].append(decided - submitted)
-    waiting: dict[int, dict[tuple[int, str], int]] = defaultdict(dict)
-    for row in (
-        tasks.filter(state=ApprovalTaskState.PENDING, request__state=ApprovalState.PENDING)
-        .values("request__process_id", "step_number", "step_name")
-        .annotate(n=Count("request_id", distinct=True))
-        .order_by()
-    ):
-        key = (row["step_number"], row["step_name"])
-        waiting[row["request__process_id"]][key] = row["n"]
-    waits: dict[int, dict[tuple[int, str], list[timedelta]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for process_id, number, name, created, decided in tasks.filter(
-        state__in=(ApprovalTaskState.APPROVED, ApprovalTaskState.REJECTED), decided_at__isnull=False
-    ).values_list("request__process_id", "step_number", "step_name", "created_at", "decided_at"):
-        waits[process_id][(number, name)].append(decided - created)
-    now = timezone.now()
-    overdue = dict(
-        tasks.filter(
-            state=ApprovalTaskState.PENDING,
-            request__state=ApprovalState.PENDING,
-            due_at__lt=now,
-        )
-        .values("request__process_id")
-        .annotate(n=Count("request_id", distinct=True))
-        .order_by()
-        .values_list("request__process_id", "n")
-    )
-    process_ids = set(counts) | set(
-        ApprovalProcess.objects.filter(is_active=True).values_list("pk", flat=True)
-    )
-    figures = []
-    for process in ApprovalProcess.objects.filter(pk__in=process_ids).order_by(
-        "object_type", "position", "id"
-    ):
-        by_state = {state: counts[process.pk].get(state, 0) for state in ApprovalState.values}
-        steps = set(waiting[process.pk]) | set(waits[process.pk])
-        bottleneck = None
-        if steps:
-            number, name = max(
-                steps,
-                key=lambda key: (
-                    waiting[process.pk].get(key, 0),
-                    _mean(waits[process.pk].get(key, [])) or timedelta(),
-                ),
-            )
-            bottleneck = {
-                "step_number": number,
-                "step_name": name,
-                "pending": waiting[process.pk].get((number, name), 0),
-                "average_wait": _mean(waits[process.pk].get((number, name), [])),
-            }
-        figures.append(
-            {
-                "process": process,
-                "counts": by_state,
-                "total": sum(by_state.values()),
-                "overdue": overdue.get(process.pk, 0),
-                "average_cycle": _mean(cycles[process.pk]),
-                "bottleneck": bottleneck,
-            }
-        )
-    return figures
 
 
 def approver_users(user_ids: list[int]) -> dict[int, User]:

@@ -58,7 +58,6 @@ from .approval_selectors import (  # noqa: F401  (the reads, at hand for callers
     can_manage,
     delegation_for,
     pending_tasks_for,
-    process_figures,
     requests_for_record,
     requests_visible_to,
 )

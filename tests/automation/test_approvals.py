@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from rapport.audit.models import AuditEvent
 from rapport.automation import actor as system_actor
-from rapport.automation import approval_selectors, approvals, services
+from rapport.automation import approval_selectors, approvals, monitor, services
 from rapport.automation.models import (
     ApprovalProcess,
     ApprovalRequest,
@@ -623,11 +623,12 @@ def test_process_figures(org, account):
     approvals.approval_decide(
         actor=org["finance"], task=pending(second)[0], approve=False, comment="不"
     )
-    (figure,) = [f for f in approval_selectors.process_figures() if f["process"] == process]
-    assert figure["counts"]["pending"] == 1 and figure["counts"]["rejected"] == 1
-    assert figure["total"] == 2
-    assert figure["average_cycle"] is not None
-    assert figure["bottleneck"]["step_number"] == 2 and figure["bottleneck"]["pending"] == 1
+    (figure,) = [f for f in monitor.process_figures() if f.process == process]
+    assert figure.counts == {"pending": 1, "rejected": 1} and figure.total == 2
+    assert figure.average is not None
+    steps = {step.number: (step.decided, step.pending) for step in figure.steps}
+    assert steps == {1: (2, 0), 2: (0, 1)}
+    assert figure.bottleneck.number == 1  # the only step whose tasks were decided
 
 
 # --- the start_approval action -------------------------------------------------------------
