@@ -19,6 +19,11 @@ class AuditConfig(AppConfig):
         post_migrate.connect(_ensure_defaults, sender=self)
         policy.register("audit.event", label=_("audit events"), actions=["view", "export"])
         policy.register("audit.alert", label=_("alerts"), actions=["view", "manage"])
+        from rapport.core.notifications import registry as notifications
+
+        from .services import ALERT_MESSAGE
+
+        notifications.register(ALERT_MESSAGE, _("Security alert: %(message)s"), email=True)
 
 
 def _ensure_defaults(sender, **kwargs) -> None:

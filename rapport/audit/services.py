@@ -84,7 +84,43 @@ def _raise_alert(
             actor=None, action="alert.raise", target=alert, extra={"rule": rule.code, **details}
         )
         events.emit("audit.alert_raised", {"id": alert.pk, "rule": rule.code})
+        _notify_watchers(alert)
     return alert
+
+
+ALERT_MESSAGE = "audit.alert_raised"
+
+
+def _notify_watchers(alert: Alert) -> int:
+    """Tell everyone who may see the alert (the alerts page's readers), in the bell and by
+    e-mail, in the same transaction as the alert. Returns how many were told."""
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from rapport.core.notifications.services import notify
+
+    candidates = (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(roles__grants__object_type=Alert.security_type, roles__grants__action=Action.VIEW)
+        )
+        .distinct()
+    )
+    told = 0
+    for watcher in candidates:
+        if policy.can(watcher, Action.VIEW, alert):
+            notified = notify(
+                recipient=watcher,
+                kind="audit.alert",
+                message_key=ALERT_MESSAGE,
+                params={"message": alert.message},
+                target=alert,
+                url=reverse("audit:alert_list"),
+                idempotency_key=f"audit.alert:{alert.pk}:{watcher.pk}",
+            )
+            told += notified is not None
+    return told
 
 
 def _outside_working_hours(user: User, at) -> bool:

@@ -44,6 +44,23 @@ def test_mass_viewing_raises_one_alert(org, django_capture_on_commit_callbacks):
     assert alerts.get().subject == org["rep_sh"]
 
 
+def test_an_alert_notifies_those_who_may_see_alerts(org, django_capture_on_commit_callbacks):
+    from rapport.core.notifications.models import Notification
+
+    set_rule(org["admin"], "mass_view", threshold=5, window_minutes=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        for account in AccountFactory.create_batch(6, owner=org["rep_sh"]):
+            record_viewed(actor=org["rep_sh"], record=account)
+    alert = Alert.objects.get(rule="mass_view")
+    told = set(
+        Notification.objects.filter(kind="audit.alert", object_id=str(alert.pk)).values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert "admin" in told and "rep_sh" not in told
+    assert Notification.objects.filter(kind="audit.alert").count() == len(told)
+
+
 def test_viewing_below_the_threshold_raises_nothing(org, django_capture_on_commit_callbacks):
     set_rule(org["admin"], "mass_view", threshold=5)
     with django_capture_on_commit_callbacks(execute=True):
