@@ -399,6 +399,11 @@ def main() -> None:
     parser.add_argument("--initials", default="htwl", help="initials of 恒通物流 by default")
     parser.add_argument("--phone", help="default: a mobile of a contact the manager sees")
     parser.add_argument("--no-verify", action="store_true", help="skip the audit chain check")
+    parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="measure the search cases only (no preparation: a database without interactions)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
@@ -414,6 +419,33 @@ def main() -> None:
         f"({visible / total:.0%}) ==",
         flush=True,
     )
+
+    if args.search_only:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE core_searchdocument")
+        results = measure_cases(
+            search_cases(manager, args), iterations=args.iterations, warmup=args.warmup
+        )
+        print()
+        print(
+            f"{vendor} {version}; {total:,} accounts, {Contact.objects.count():,} contacts; "
+            f"{manager.username} sees {visible / total:.0%}; search only; {args.iterations} "
+            f"timed runs after {args.warmup} warm-up; Python {platform.python_version()}, "
+            f"Django {django.get_version()}, {os.cpu_count()} CPUs"
+        )
+        print()
+        print(comparison_table(results))
+        if args.json:
+            write_results(
+                args.json,
+                results,
+                vendor=vendor,
+                version=version,
+                accounts=total,
+                actor=manager.username,
+                visible_share=visible / total,
+            )
+        return
 
     admin = User.objects.filter(username="admin", is_active=True).first()
     if admin is None:

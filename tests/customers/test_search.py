@@ -193,6 +193,38 @@ def test_postgresql_puts_name_matches_first_closest_names_first(org, committed):
     ]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+@pytest.mark.parametrize("popular", [1, 3, 10_000])
+def test_postgresql_gives_the_same_order_whichever_plan_it_pins(
+    org, committed, popular, monkeypatch
+):
+    """A popular text is read in ranking order from an index, a rare one sorted from all its
+    matches: the same records in the same order either way, and the planner's settings are
+    back as they were afterwards."""
+    from rapport.core.search import index
+
+    rep = org["rep_sh"]
+    for name in ("华信", "华信物流", "北京华信软件有限公司", "华信集团", "远东贸易"):
+        AccountFactory(owner=rep, name=name, short_name="华信" if name == "远东贸易" else "")
+    AccountFactory(owner=org["rep_south"], name="华信南方")
+    company = committed(services.account_create, actor=rep, name="华信科技")
+    for person in ("李明", "王芳", "华信安"):
+        committed(services.contact_create, actor=rep, name=person, accounts=[company])
+    monkeypatch.setattr(index, "POPULAR", 10_000)
+    expected = {
+        t: found(rep, "华信", t, limit=4) for t in (Account.security_type, Contact.security_type)
+    }
+    monkeypatch.setattr(index, "POPULAR", popular)
+    for object_type, ids in expected.items():
+        assert found(rep, "华信", object_type, limit=4) == ids
+    assert len(expected[Account.security_type]) == 4
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_indexscan'), current_setting('enable_bitmapscan')"
+        )
+        assert cursor.fetchone() == ("on", "on")
+
+
 def test_documents_follow_create_update_and_rename(org, committed, bank):
     rep = org["rep_sh"]
     account = bank[0]

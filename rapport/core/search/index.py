@@ -478,25 +478,70 @@ def ranked_ids(object_type: str, query: text.Query, restricted: QuerySet, limit:
     return _ids(sql, [*match_params, *restriction_params, limit])
 
 
+# A text that matches more than this many records of a type is popular: its best matches
+# are read in ranking order from an index, stopping at the page; a rarer one's matches are
+# all read from the text index and sorted (a few thousand rows at most).
+POPULAR = 5000
+
+
 def _ranked_postgresql(
     object_type: str, query: text.Query, restriction: str, restriction_params: list, limit: int
 ) -> list[int]:
+    """Name matches shortest name first, then the other matches newest first.
+
+    Each part is planned by how many records match, counted (up to `POPULAR`) through the
+    text index, not by the planner's estimate: for a prefix query that estimate is often off
+    by thousands either way, and trusting it walked all 1M contacts in name-length order
+    looking for a company's name that no contact's name holds (3.6 s), or ranked every one
+    of 44,000 matches (0.4 s)."""
     expression = match_expression(query)
-    found = _ids(
-        "SELECT d.object_id FROM core_searchdocument d "
-        f"WHERE d.object_type = %s AND d.title_vector @@ %s::tsquery{restriction} "
-        "ORDER BY length(d.title), d.object_id DESC LIMIT %s",
-        [object_type, expression, *restriction_params, limit],
+    parts = (
+        ("d.title_vector @@ %s::tsquery", [expression], "length(d.title), d.object_id DESC"),
+        (
+            "d.search_vector @@ %s::tsquery AND NOT d.title_vector @@ %s::tsquery",
+            [expression, expression],
+            "d.object_id DESC",
+        ),
     )
-    if len(found) < limit:
-        found += _ids(
-            "SELECT d.object_id FROM core_searchdocument d "
-            "WHERE d.object_type = %s AND d.search_vector @@ %s::tsquery "
-            f"AND NOT d.title_vector @@ %s::tsquery{restriction} "
-            "ORDER BY d.object_id DESC LIMIT %s",
-            [object_type, expression, expression, *restriction_params, limit - len(found)],
-        )
+    found: list[int] = []
+    for condition, params, order in parts:
+        if len(found) >= limit:
+            break
+        matches = f"SELECT d.object_id FROM core_searchdocument d WHERE d.object_type = %s AND {condition}"
+        with _pinned_plan(ordered=False):
+            (popular,) = _ids(
+                f"SELECT count(*) FROM ({matches} LIMIT %s) matches",
+                [object_type, *params, POPULAR + 1],
+            )
+        with _pinned_plan(ordered=popular > POPULAR):
+            found += _ids(
+                f"{matches}{restriction} ORDER BY {order} LIMIT %s",
+                [object_type, *params, *restriction_params, limit - len(found)],
+            )
     return found
+
+
+@contextmanager
+def _pinned_plan(*, ordered: bool) -> Iterator[None]:
+    """PostgreSQL plans the statements inside with ordered index scans only (`ordered`: read
+    in the ORDER BY's order from a btree, stopping at the LIMIT) or with bitmap scans of the
+    text indexes only. The settings are transaction-local and put back on leaving (or undone
+    with the savepoint if a statement fails)."""
+    names = ("enable_seqscan", "enable_bitmapscan" if ordered else "enable_indexscan")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT "
+            + ", ".join(
+                f"current_setting('{name}'), set_config('{name}', 'off', true)" for name in names
+            )
+        )
+        row = cursor.fetchone()
+        before = row[0::2]
+        yield
+        cursor.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _name in names),
+            [value for pair in zip(names, before, strict=True) for value in pair],
+        )
 
 
 def _ids(sql: str, params: list[Any]) -> list[int]:
