@@ -7,8 +7,9 @@ through `rapport.automation.services` (as an administrator would), then:
 
 1. **Latency per write, rules off vs on, in the same run.** Account updates through
    `customers.services.account_update` (permission, validation, audit, outbox event, and
-   after commit the automation matcher), timed with every rule off (a baseline sample), then
-   with every rule on (`--updates`, 100,000 by default). Most updates change the short name;
+   after commit the automation matcher), timed with every rule off (`--baseline`, 20,000)
+   and with every rule on (`--updates`, 100,000 by default), in `--blocks` alternating
+   blocks so that whatever else the machine does weighs on both alike. Most updates change the short name;
    one in twenty changes the tier, which fires the tier rules. Beside each, the hand-written
    SQL doing the same storage work (UPDATE, audit row, outbox row) and, with rules on, also
    the one statement that checks the rules whose trigger fires against the record.
@@ -49,7 +50,6 @@ from harness import (  # noqa: E402
     Timing,
     comparison_table,
     database_version,
-    measure,
     percentile,
     write_results,
 )
@@ -241,6 +241,36 @@ def _leaves(tree: dict | None) -> list[dict]:
     return [leaf for part in next(iter(tree.values())) for leaf in _leaves(part)]
 
 
+def timed(operation, count: int) -> list[float]:
+    clock = time.perf_counter
+    durations = []
+    for _ in range(count):
+        started = clock()
+        operation()
+        durations.append(clock() - started)
+    return durations
+
+
+def timed_each(operation, items: list) -> list[float]:
+    clock = time.perf_counter
+    durations = []
+    for item in items:
+        started = clock()
+        operation(item)
+        durations.append(clock() - started)
+    return durations
+
+
+def timing(durations: list[float]) -> Timing:
+    ordered = sorted(durations)
+    return Timing(
+        iterations=len(ordered),
+        p50_ms=percentile(ordered, 0.5) * 1000,
+        p95_ms=percentile(ordered, 0.95) * 1000,
+        ops_per_s=len(ordered) / sum(ordered) if ordered else 0.0,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20_000)
@@ -249,6 +279,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=20_000, help="updates with rules off")
     parser.add_argument("--worker-runs", type=int, default=5_000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--blocks", type=int, default=10, help="alternations of off and on")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -276,37 +307,39 @@ def main() -> None:
     orm_updates = Updates(admin, account_ids, args.seed)
     raw = RawSql(admin, account_ids, args.seed, specs)
 
-    set_all_active(False)
-    off = measure(orm_updates.orm, iterations=args.baseline, warmup=args.warmup)
-    off_sql = measure(lambda: raw.run(rules=False), iterations=args.baseline, warmup=args.warmup)
-    print(f"  rules off: ORM p50 {off.p50_ms:.2f} ms, SQL p50 {off_sql.p50_ms:.2f} ms", flush=True)
-    assert not queued, "a run was queued with every rule off"
-
-    set_all_active(True)
-    on = measure(orm_updates.orm, iterations=args.updates, warmup=args.warmup)
-    on_sql = measure(lambda: raw.run(rules=True), iterations=args.baseline, warmup=args.warmup)
-    print(f"  rules on: ORM p50 {on.p50_ms:.2f} ms, SQL p50 {on_sql.p50_ms:.2f} ms", flush=True)
+    # Rules off and on in alternating blocks, so whatever else the machine does weighs on
+    # both alike; the first block of each is warm-up.
+    durations: dict[str, list[float]] = {"off": [], "on": [], "off_sql": [], "on_sql": []}
+    blocks = max(1, args.blocks)
+    for block in range(blocks + 1):
+        for rules_on in (False, True):
+            set_all_active(rules_on)
+            queued_before = len(queued)
+            count = (args.updates if rules_on else args.baseline) // blocks
+            sql_count = args.baseline // blocks
+            if block == 0:
+                count = sql_count = args.warmup
+            label = "on" if rules_on else "off"
+            times = timed(orm_updates.orm, count)
+            sql_times = timed(lambda rules_on=rules_on: raw.run(rules=rules_on), sql_count)
+            if not rules_on:
+                assert len(queued) == queued_before, "a run was queued with every rule off"
+            if block:
+                durations[label] += times
+                durations[f"{label}_sql"] += sql_times
+        print(f"  block {block}/{blocks}: {len(queued):,} runs started so far", flush=True)
+    off, off_sql, on, on_sql = (
+        timing(durations[key]) for key in ("off", "off_sql", "on", "on_sql")
+    )
     started_runs = len(queued)
 
     worker_batch = queued[: args.worker_runs]
-    durations = []
-    clock = time.perf_counter
-    for run_id in worker_batch:
-        began = clock()
-        engine.execute(run_id)
-        durations.append(clock() - began)
-    durations.sort()
+    worker = timing(timed_each(engine.execute, worker_batch))
     states = dict(
         RuleRun.objects.filter(pk__in=worker_batch)
         .values_list("state")
         .annotate(count=django.db.models.Count("id"))
         .values_list("state", "count")
-    )
-    worker = Timing(
-        iterations=len(durations),
-        p50_ms=percentile(durations, 0.5) * 1000,
-        p95_ms=percentile(durations, 0.95) * 1000,
-        ops_per_s=len(durations) / sum(durations) if durations else 0.0,
     )
     assert states.get(RunState.SUCCEEDED, 0) == len(worker_batch), states
 
@@ -318,7 +351,8 @@ def main() -> None:
     print(
         f"{vendor} {database_version()}; {built['made']['accounts']:,} accounts; {args.rules:,} "
         f"active rules; {args.updates:,} updates with rules on ({started_runs:,} runs started), "
-        f"{args.baseline:,} with rules off, after {args.warmup} warm-up each; Python "
+        f"{args.baseline:,} with rules off, in {args.blocks} alternating blocks after "
+        f"{args.warmup} warm-up each; Python "
         f"{platform.python_version()}, Django {django.get_version()}, {os.cpu_count()} CPUs"
     )
     print()
