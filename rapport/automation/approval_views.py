@@ -30,7 +30,7 @@ from rapport.core import errors, filterlang
 from rapport.core.paging import cursor_page
 from rapport.core.tags.models import Tag
 from rapport.core.tags.selectors import tag_tree
-from rapport.customers.list_views import MAX_OWNER_CHOICES, _builder_config
+from rapport.customers.list_views import MAX_OWNER_CHOICES, builder_config
 from rapport.identity import policy
 from rapport.identity.models import Action, Department, Role, Team, User
 
@@ -77,6 +77,8 @@ def _require_manage(user: User) -> None:
 
 
 def record_url(object_type: str, object_id: int | None) -> str:
+    if object_type == "identity.account_request" and object_id is not None:
+        return f"{reverse('identity:request_list')}?state=all#request-{object_id}"
     name = RECORD_PAGES.get(object_type)
     if not name or object_id is None:
         return ""
@@ -216,7 +218,7 @@ def _builder(user: User, object_type: str, text: str) -> tuple[dict[str, Any], s
         .order_by("username")[:MAX_OWNER_CHOICES]
     )
     tags = SimpleNamespace(tag_nodes=tag_tree(Tag.objects.filter(is_active=True)))
-    return _builder_config(user, object_type, tags, owners, tree), problem
+    return builder_config(user, object_type, tags, owners, tree), problem
 
 
 def _split_service_error(error: ValidationError) -> tuple[ValidationError, ValidationError]:

@@ -45,7 +45,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rapport.core import filterlang, locks, trail
+from rapport.core import filterlang, guards, locks, trail
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.core.notifications import registry as notification_registry
 from rapport.core.notifications.services import notify
@@ -873,11 +873,43 @@ def approval_submit(
             % {"type": object_type},
             "unknown_type",
         )
+    if automatable.guarded:
+        raise _refuse(
+            "object_type",
+            _("Approvals of %(types)s start by themselves when the request is made.")
+            % {"types": automatable.label},
+            "guarded",
+        )
     if not policy.can(actor, Action.VIEW, record):
         raise NotFound()
     if not policy.can(actor, Action.CHANGE, record):
         raise PermissionDenied()
-    submitter = on_behalf_of or actor
+    request = _submit(
+        actor=actor,
+        object_type=object_type,
+        record=record,
+        process=process,
+        comment=comment,
+        payload=payload,
+        submitter=on_behalf_of or actor,
+    )
+    assert request is not None  # a process is required here: none raises
+    return request
+
+
+def _submit(
+    *,
+    actor: User,
+    object_type: str,
+    record: models.Model,
+    process: ApprovalProcess | None,
+    comment: str,
+    payload: dict | None,
+    submitter: User,
+    required: bool = True,
+) -> ApprovalRequest | None:
+    """`approval_submit` once the actor's right to submit is established. Not `required`
+    (guarded actions): None when no process applies, instead of refusing."""
     comment = str(comment or "").strip()
     pending_message = _("This record is already waiting for approval.")
     if ApprovalRequest.objects.filter(
@@ -912,6 +944,8 @@ def approval_submit(
             None,
         )
         if process is None:
+            if not required:
+                return None
             raise _refuse("process", _("No approval process applies to this record."), "no_process")
     steps = [
         _step_snapshot(step, index)
@@ -1037,6 +1071,7 @@ def approval_decide(
             request.decided_at = now
             request.save(update_fields=["state", "decided_at"])
             _audit(actor, "automation.approval_reject", request, **details)
+            _guarded_outcome(request, approved=False, comment=comment)
             _tell_submitter(request, REJECTED_MESSAGE, {"actor": str(actor), "comment": comment})
             return request
         _audit(actor, "automation.approval_approve", request, **details)
@@ -1059,6 +1094,7 @@ def approval_decide(
         request.decided_at = now
         request.save(update_fields=["state", "decided_at"])
         _audit(actor, "automation.approval_approved", request, record)
+        _guarded_outcome(request, approved=True, comment=comment)
         _tell_submitter(request, APPROVED_MESSAGE, {})
     return request
 
@@ -1383,9 +1419,10 @@ def approvals_remind_due(*, now: datetime | None = None, limit: int = 500) -> in
 
 
 def _locked(record: Any) -> str | None:
-    object_type = getattr(type(record), "security_type", "")
-    if not object_type or registry.get(object_type) is None:
+    automatable = registry.type_of(record)
+    if automatable is None:
         return None
+    object_type = automatable.object_type
     request = (
         ApprovalRequest.objects.filter(
             object_type=object_type,
@@ -1412,9 +1449,10 @@ def _locked_many(records: Sequence[Any]) -> dict[Any, str]:
     """`_locked` for a list of records of one model, in one query."""
     if not records:
         return {}
-    object_type = getattr(type(records[0]), "security_type", "")
-    if not object_type or registry.get(object_type) is None:
+    automatable = registry.type_of(records[0])
+    if automatable is None:
         return {}
+    object_type = automatable.object_type
     pending = ApprovalRequest.objects.filter(
         object_type=object_type,
         object_id__in=[record.pk for record in records],
@@ -1422,6 +1460,54 @@ def _locked_many(records: Sequence[Any]) -> dict[Any, str]:
         lock_record=True,
     ).select_related("process")
     return {request.object_id: _lock_message(request) for request in pending}
+
+
+# --- guarded actions (`core.guards`) -------------------------------------------------------
+
+
+def _guard_submit(record: Any, *, actor: User, on_behalf_of: User) -> bool:
+    """Start the approval of a pending guarded request when an active process applies."""
+    automatable = registry.type_of(record)
+    if automatable is None or not automatable.guarded:
+        return False
+    request = _submit(
+        actor=actor,
+        object_type=automatable.object_type,
+        record=record,
+        process=None,
+        comment="",
+        payload=None,
+        submitter=on_behalf_of,
+        required=False,
+    )
+    return request is not None
+
+
+def _guard_outcome(record: Any) -> str | None:
+    automatable = registry.type_of(record)
+    if automatable is None:
+        return None
+    last = (
+        ApprovalRequest.objects.filter(object_type=automatable.object_type, object_id=record.pk)
+        .order_by("-id")
+        .values_list("state", flat=True)
+        .first()
+    )
+    return {ApprovalState.APPROVED: guards.APPROVED, ApprovalState.REJECTED: guards.REJECTED}.get(
+        last
+    )
+
+
+def _guarded_outcome(request: ApprovalRequest, *, approved: bool, comment: str) -> None:
+    """Perform (or refuse) a guarded action now that its approval has ended, as the system
+    actor on the approval's authority, in the deciding transaction: if it fails (the
+    username was taken meanwhile), the decision is undone with it and the error shown."""
+    automatable = registry.get(request.object_type)
+    if automatable is None or automatable.decided is None:
+        return
+    record = automatable.model._default_manager.filter(pk=request.object_id).first()
+    if record is not None:
+        automatable.decided(system_actor.get(), record, approved, comment)
 
 
 # --- the start_approval action -------------------------------------------------------------
@@ -1497,6 +1583,7 @@ def register() -> None:
         )
     )
     locks.register(_locked, many=_locked_many)
+    guards.register(submit=_guard_submit, outcome=_guard_outcome)
     _register_messages()
 
 

@@ -25,7 +25,7 @@ from rapport.core import filterlang
 from rapport.core.forms import TablerForm
 from rapport.core.tags.selectors import tag_tree
 from rapport.customers import options as account_options
-from rapport.customers.list_views import _builder_config, builder_state
+from rapport.customers.list_views import builder_config, builder_state
 from rapport.identity.models import Action, Team, User
 
 from . import actions, registry
@@ -54,7 +54,7 @@ def _select(choices=()) -> forms.Select:
 
 
 def record_type_choices() -> list[tuple[str, str]]:
-    return [(code, str(kind.label).capitalize()) for code, kind in registry.types().items()]
+    return [(code, str(kind.label).capitalize()) for code, kind in registry.rule_types().items()]
 
 
 def people(actor: User) -> list[User]:
@@ -841,8 +841,8 @@ class RuleDraft:
     @classmethod
     def for_rule(cls, actor: User, rule: Rule | None, object_type: str = "") -> RuleDraft:
         object_type = rule.object_type if rule is not None else object_type
-        if not registry.get(object_type):
-            object_type = next(iter(registry.types()), "")
+        if object_type not in registry.rule_types():
+            object_type = next(iter(registry.rule_types()), "")
         choices = Choices(actor=actor, object_type=object_type, rule=rule)
         if rule is None:
             form = RuleForm(initial={"object_type": object_type}, choices=choices, creating=True)
@@ -887,8 +887,8 @@ class RuleDraft:
         choices = Choices(
             actor=self.choices.actor, object_type=self.choices.object_type, rule=self.choices.rule
         )
-        if not registry.get(choices.object_type):
-            choices.object_type = next(iter(registry.types()), "")
+        if choices.object_type not in registry.rule_types():
+            choices.object_type = next(iter(registry.rule_types()), "")
             initial["object_type"] = choices.object_type
         form = RuleForm(initial=initial, choices=choices, creating="is_active" in self.form.fields)
         typed = [(block.kind, _typed_values(block.form)) for block in self.blocks]
@@ -986,7 +986,7 @@ class RuleDraft:
                 tree = filterlang.parse(text)
             except ValidationError:
                 tree = None
-        config = _builder_config(
+        config = builder_config(
             self.choices.actor,
             object_type,
             SimpleNamespace(tag_nodes=self.choices.tag_nodes),

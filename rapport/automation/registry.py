@@ -46,8 +46,21 @@ class Automatable:
     date_fields: tuple[str, ...] = ()
     # contacts(record) -> a Contact queryset: who e-mails and SMS from rules about it go to
     contacts: Callable[[models.Model], Any] | None = None
+    # A guarded action (`core.guards`): the records are requests for something (a new user
+    # account) that approval processes decide. Their approvals start by themselves when the
+    # request is made (not from a record page, a rule or the API), and rules do not act on
+    # them.
+    guarded: bool = False
+    # decided(actor, record, approved, comment): perform (or refuse) the guarded action once
+    # its approval has ended, in the deciding transaction (a failure undoes the decision)
+    decided: Callable[[Any, models.Model, bool, str], Any] | None = None
+    # restrict_with(actor, action) -> the records `actor` may `action`, for types whose
+    # model is read under another type's grants (account requests: user management)
+    restrict_with: Callable[[Any, str], Any] | None = None
 
     def restrict(self, actor, action: str = "view"):
+        if self.restrict_with is not None:
+            return self.restrict_with(actor, action)
         return self.model._default_manager.restrict(actor, action)
 
     def describe(self, record_or_id: Any) -> str:
@@ -70,6 +83,20 @@ def get(object_type: str) -> Automatable | None:
 
 def types() -> dict[str, Automatable]:
     return dict(_types)
+
+
+def type_of(record_or_model: Any) -> Automatable | None:
+    """The registered type of a record (or model class), or None."""
+    model = record_or_model if isinstance(record_or_model, type) else type(record_or_model)
+    for automatable in _types.values():
+        if automatable.model is model:
+            return automatable
+    return None
+
+
+def rule_types() -> dict[str, Automatable]:
+    """The types rules may act on (not guarded actions)."""
+    return {code: automatable for code, automatable in _types.items() if not automatable.guarded}
 
 
 # --- domain event topics ---------------------------------------------------------------------

@@ -252,7 +252,7 @@ def _clean(actor: User, values: dict[str, Any], rule: Rule | None) -> dict[str, 
             elif len(text) > limit:
                 errors.add(name, _("At most %(n)d characters.") % {"n": limit}, "max_length")
     object_type = str(merged.get("object_type") or "")
-    automatable = registry.get(object_type)
+    automatable = registry.rule_types().get(object_type)
     if automatable is None:
         errors.add(
             "object_type",

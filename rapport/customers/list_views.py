@@ -152,9 +152,12 @@ def _builder_texts() -> dict[str, str]:
     }
 
 
-def _builder_config(
+def builder_config(
     user: User, object_type: str, filters: ListFilterForm, owners: list[User], tree: dict | None
 ) -> dict[str, Any]:
+    """What the condition builder (list filters, rule conditions, approval conditions) needs
+    for `object_type`: the fields `user` may filter on with their operators and choices, and
+    `tree` as the builder shows it."""
     rules = policy.field_rules(user, object_type)
     fields = []
     for spec in filterlang.fields_for(user, object_type).values():
@@ -399,7 +402,7 @@ def _record_list(
                 for key, column in offered.items()
             ],
             "filter_error": filter_error,
-            "builder": _builder_config(user, object_type, filters, owners, tree),
+            "builder": builder_config(user, object_type, filters, owners, tree),
             "saved_views": saved,
             "view": view,
             "own_view": own_view,

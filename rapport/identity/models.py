@@ -315,7 +315,8 @@ class PasswordHistory(models.Model):
 
 
 class AccountRequest(TimeStampedModel):
-    """A manager's request for a new user account, decided by an administrator."""
+    """A manager's request for a new user account, decided by an administrator (or by an
+    approval process for new accounts, when one applies: `services.account_requests`)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")

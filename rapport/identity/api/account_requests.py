@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from rapport.core import locks
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 
 from .. import policy, services
@@ -41,6 +42,16 @@ class AccountRequestOutputSerializer(serializers.Serializer):
     decision_note = serializers.CharField(read_only=True)
     created_user = UserRefSerializer(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
+    waiting_for_approval = serializers.SerializerMethodField(
+        help_text="Why nobody decides it for now (an approval process for new accounts is "
+        "deciding it), or empty."
+    )
+
+    def get_waiting_for_approval(self, record) -> str:
+        waiting = self.context.get("waiting")
+        if waiting is None:
+            return locks.lock_reason(record) or ""
+        return waiting.get(record.pk, "")
 
 
 class AccountRequestCreateSerializer(StrictInputSerializer):
@@ -112,8 +123,11 @@ class AccountRequestViewSet(GenericViewSet):
         )
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(AccountRequestOutputSerializer(page, many=True).data)
+        page = list(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+        context = {"waiting": locks.lock_reasons(page)}
+        return self.get_paginated_response(
+            AccountRequestOutputSerializer(page, many=True, context=context).data
+        )
 
     def retrieve(self, request, pk=None):
         return Response(AccountRequestOutputSerializer(self.get_object()).data)

@@ -1,4 +1,7 @@
-"""Account requests: a manager asks for an account, an administrator decides."""
+"""Account requests: a manager asks for an account; an administrator decides, or, when an
+approval process for new accounts applies (`core.guards`), that process does: the request is
+locked while the approval is pending, and the account is created (or the request rejected)
+on the approval's authority when it ends."""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.core import trail
+from rapport.core import guards, locks, trail
 from rapport.core.errors import DomainError, PermissionDenied
 
 from .. import policy
 from ..models import AccountRequest, Action, Department, Role, User
 from ._common import _require_manage_users
-from .users import _validate_user_fields, user_create
+from .users import _user_create, _validate_user_fields
 
 
 def account_request_create(
@@ -73,19 +76,27 @@ def account_request_create(
             target=request,
             extra={"roles": [r.code for r in roles or []]},
         )
+        guards.submit(request, actor=actor)
     return request
 
 
 def account_request_decide(
     *, actor: User, request: AccountRequest, approve: bool, note: str = ""
 ) -> AccountRequest:
-    """Approve (creating the user, who sets a password by reset link) or reject a request."""
-    _require_manage_users(actor)
+    """Approve (creating the user, who sets a password by reset link) or reject a request.
+
+    An administrator decides, unless the request is waiting for an approval process (then
+    nobody does, until it ends). The approval engine calls this once the process has ended,
+    with its system actor: the ended approval is the authority for that one decision."""
+    by_approval = guards.outcome(request) == (guards.APPROVED if approve else guards.REJECTED)
+    if not by_approval:
+        _require_manage_users(actor)
+    locks.ensure_unlocked(request)
     if request.state != AccountRequest.State.PENDING:
         raise DomainError(_("This request has already been decided."), code="already_decided")
     with transaction.atomic():
         if approve:
-            user = user_create(
+            user = _user_create(
                 actor=actor,
                 username=request.username,
                 email=request.email,
@@ -107,5 +118,6 @@ def account_request_decide(
             action="account_request.approve" if approve else "account_request.reject",
             target=request,
             changes={"state": ["pending", request.state]},
+            extra={"by_approval": True} if by_approval else None,
         )
     return request

@@ -112,6 +112,41 @@ def user_create(
     """Create an active user. `actor=None` only for the system (installation, demo data)."""
     if actor is not None:
         _require_manage_users(actor)
+    return _user_create(
+        actor=actor,
+        username=username,
+        email=email,
+        password=password,
+        display_name=display_name,
+        department=department,
+        manager=manager,
+        roles=roles,
+        title=title,
+        phone=phone,
+        language=language,
+        timezone_name=timezone_name,
+        is_superuser=is_superuser,
+    )
+
+
+def _user_create(
+    *,
+    actor: User | None,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    display_name: str = "",
+    department: Department | None = None,
+    manager: User | None = None,
+    roles: list[Role] | None = None,
+    title: str = "",
+    phone: str = "",
+    language: str = settings.LANGUAGE_CODE,
+    timezone_name: str = settings.DEFAULT_USER_TIMEZONE,
+    is_superuser: bool = False,
+) -> User:
+    """`user_create` once the actor's right to create users is established (by their grant,
+    or by an approval that ended)."""
     username = (username or "").strip()
     email = (email or "").strip().lower()
     _validate_user_fields(

@@ -9,6 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rapport.core import locks
+
 from .. import forms, policy, services
 from ..models import AccountRequest, Action
 from ._common import USER, _admin_context, _call, _message_call, _require, can_request_accounts
@@ -35,7 +37,13 @@ def request_list(request):
             reason=data["reason"],
         )
         if created:
-            messages.success(request, _("Your request has been sent to the administrators."))
+            if locks.lock_reason(created):
+                messages.success(
+                    request,
+                    _("Your request is waiting for approval; you will be told the outcome."),
+                )
+            else:
+                messages.success(request, _("Your request has been sent to the administrators."))
             return redirect("identity:request_list")
     requests_ = AccountRequest.objects.select_related(
         "requested_by", "department", "decided_by", "created_user"
@@ -45,13 +53,18 @@ def request_list(request):
     state = request.GET.get("state", "pending")
     if state in AccountRequest.State.values:
         requests_ = requests_.filter(state=state)
+    requests_ = list(requests_[:200])
+    # a request an approval process decides (`core.guards`) is locked while it waits
+    waiting = locks.lock_reasons(requests_)
+    for item in requests_:
+        item.waiting = waiting.get(item.pk, "")
     return render(
         request,
         "identity/request_list.html",
         {
             **_admin_context(request, "requests"),
             "form": form,
-            "requests": requests_[:200],
+            "requests": requests_,
             "can_decide": can_decide,
             "state": state,
             "states": AccountRequest.State.choices,
