@@ -33,6 +33,8 @@ DEBUG = env_bool("RAPPORT_DEBUG", False)
 SECRET_KEY = os.environ.get("RAPPORT_SECRET_KEY", INSECURE_DEFAULT_SECRET)
 # Key of the blind index (phones and e-mails in the search index); default: from SECRET_KEY.
 RAPPORT_BLIND_INDEX_KEY = os.environ.get("RAPPORT_BLIND_INDEX_KEY", "")
+# Store traditional Chinese as simplified on every write (rapport.core.normalize).
+NORMALIZE_TRADITIONAL = env_bool("RAPPORT_NORMALIZE_T2S", False)
 # Key ring of the fields encrypted at rest: "id:base64key,…", the first encrypts (see
 # rapport.core.crypto). Unset: a development key derived from SECRET_KEY.
 RAPPORT_FIELD_KEYS = os.environ.get("RAPPORT_FIELD_KEYS", "")

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext as _
 
+from rapport.core import normalize
+
 # GB 32100-2015: 18 characters from this alphabet; the last is a check character.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -22,7 +24,7 @@ def uscc_check_char(first17: str) -> str:
 
 def normalize_credit_code(value: str) -> str:
     """Upper-cased, trimmed unified social credit code, or a ValidationError saying what is wrong."""
-    code = (value or "").strip().upper().replace(" ", "")
+    code = normalize.text(value).upper().replace(" ", "")
     if not code:
         return ""
     if len(code) != 18:
@@ -50,7 +52,7 @@ def normalize_credit_code(value: str) -> str:
 
 def normalize_phone(value: str, region: str = "CN") -> str:
     """E.164 form (+8613812345678), or a ValidationError if the number cannot be understood."""
-    text = (value or "").strip()
+    text = normalize.text(value)
     if not text:
         return ""
     try:
@@ -68,7 +70,7 @@ def normalize_phone(value: str, region: str = "CN") -> str:
 
 
 def normalize_email(value: str) -> str:
-    text = (value or "").strip()
+    text = normalize.text(value)
     if not text:
         return ""
     try:
@@ -82,7 +84,7 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_website(value: str) -> str:
-    text = (value or "").strip()
+    text = normalize.text(value)
     if not text:
         return ""
     if "://" not in text:
@@ -110,7 +112,7 @@ def normalize_id_number(value: str) -> str:
     and birth date verified; or a ValidationError saying what is wrong."""
     import datetime
 
-    text = (value or "").strip().upper().replace(" ", "")
+    text = normalize.text(value).upper().replace(" ", "")
     if not text:
         return ""
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from .. import normalize
 from ..datetimes import to_utc
 from . import rules
 from .models import CustomField, FieldType
@@ -56,7 +57,7 @@ def _number(field: CustomField, value: Any, *, integer: bool) -> int | float:
 
 
 def _text(field: CustomField, value: Any, limit: int) -> str:
-    text = str(value).strip()
+    text = normalize.text(value, multiline=limit > TEXT_MAX)
     rules = field.validation or {}
     maximum = min(int(rules.get("max_length") or limit), limit)
     if len(text) > maximum:
@@ -89,8 +90,8 @@ def _one(field: CustomField, value: Any) -> Any:
         parsed = value if isinstance(value, date) and not isinstance(value, datetime) else None
         if parsed is None:
             try:
-                parsed = parse_date(str(value).strip())
-            except ValueError:
+                parsed = normalize.parse_date(value)
+            except ValidationError:
                 parsed = None
         if parsed is None:
             raise ValidationError(_("Enter a date like 2026-12-31."), code="invalid_date")
@@ -151,7 +152,7 @@ def _one(field: CustomField, value: Any) -> Any:
             raise ValidationError(_("Choose an active user."), code="inactive")
         return user_id
     if kind == FieldType.URL:
-        text = str(value).strip()
+        text = normalize.text(value)
         if "://" not in text:
             text = f"https://{text}"
         try:
@@ -160,7 +161,7 @@ def _one(field: CustomField, value: Any) -> Any:
             raise ValidationError(_("Enter a web address."), code="invalid_url") from None
         return text
     if kind == FieldType.EMAIL:
-        text = str(value).strip()
+        text = normalize.text(value)
         try:
             validate_email(text)
         except ValidationError:
@@ -171,7 +172,7 @@ def _one(field: CustomField, value: Any) -> Any:
         return f"{local}@{domain.lower()}"
     if kind == FieldType.PHONE:
         try:
-            number = phonenumbers.parse(str(value).strip(), "CN")
+            number = phonenumbers.parse(normalize.text(value), "CN")
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_possible_number(number):

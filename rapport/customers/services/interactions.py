@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.core import events, trail
+from rapport.core import events, normalize, trail
 from rapport.core.datetimes import to_utc
 from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
@@ -147,7 +147,7 @@ def _text(
 ) -> None:
     if field not in cleaned:
         return
-    cleaned[field] = str(cleaned[field] or "").strip()
+    cleaned[field] = normalize.text(cleaned[field], multiline=field == "body")
     if limit is not None and len(cleaned[field]) > limit:
         errors.add(field, _("At most %(n)d characters.") % {"n": limit}, "max_length")
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from rapport.core import events, locks, trail
+from rapport.core import events, locks, normalize, trail
 from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
@@ -72,7 +72,7 @@ def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str,
         errors.setdefault(field, []).append(error)
 
     if "name" in cleaned:
-        cleaned["name"] = (cleaned["name"] or "").strip()
+        cleaned["name"] = normalize.text(cleaned["name"])
         if not cleaned["name"]:
             fail("name", ValidationError(_("Enter the account's name."), code="required"))
         elif len(cleaned["name"]) > 200:
@@ -80,19 +80,20 @@ def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str,
                 "name",
                 ValidationError(_("The name is longer than 200 characters."), code="max_length"),
             )
-    for field, normalize in (
+    for field, normalizer in (
         ("credit_code", normalize_credit_code),
         ("phone", normalize_phone),
         ("website", normalize_website),
     ):
         if field in cleaned:
             try:
-                cleaned[field] = normalize(cleaned[field] or "")
+                cleaned[field] = normalizer(cleaned[field] or "")
             except ValidationError as error:
                 fail(field, error)
+    places = {"province": normalize.province, "city": normalize.city}
     for field in ("short_name", "province", "city", "address"):
         if field in cleaned:
-            cleaned[field] = (cleaned[field] or "").strip()
+            cleaned[field] = places.get(field, normalize.text)(cleaned[field])
             limit = Account._meta.get_field(field).max_length
             if len(cleaned[field]) > limit:
                 fail(
@@ -330,22 +331,25 @@ def _clean_contact(
     errors: dict[str, list[ValidationError]] = {}
     cleaned = dict(values)
     if "name" in cleaned:
-        cleaned["name"] = (cleaned["name"] or "").strip()
+        cleaned["name"] = normalize.text(cleaned["name"])
         if not cleaned["name"]:
             errors.setdefault("name", []).append(
                 ValidationError(_("Enter the contact's name."), code="required")
             )
     if "title" in cleaned:
-        cleaned["title"] = (cleaned["title"] or "").strip()
-    for field, normalize in (("phones", normalize_phone), ("emails", normalize_email)):
+        cleaned["title"] = normalize.text(cleaned["title"])
+    for field, normalizer in (("phones", normalize_phone), ("emails", normalize_email)):
         if field in cleaned:
             raw = cleaned[field] or []
             if isinstance(raw, str):
-                raw = list(raw.replace(",", "\n").replace(";", "\n").splitlines())
+                raw = normalize.half_width(raw)
+                for separator in (",", ";", "、"):
+                    raw = raw.replace(separator, "\n")
+                raw = raw.splitlines()
             normalized: list[str] = []
             for item in raw:
                 try:
-                    value = normalize(str(item))
+                    value = normalizer(str(item))
                 except ValidationError as error:
                     errors.setdefault(field, []).append(error)
                     continue
