@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rapport.audit",
     "rapport.customers",
     "rapport.automation",
+    "rapport.dataops",
     "rapport.web",
     "allauth",
     "allauth.account",

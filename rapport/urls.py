@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("rapport.audit.api_urls")),
     path("", include("rapport.customers.api_urls")),
     path("", include("rapport.automation.api_urls")),
+    path("", include("rapport.dataops.api_urls")),
     path("", include("rapport.web.api_urls")),
 ]
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.audit.models import AuditEvent
-from rapport.core import errors, trail
+from rapport.core import duplicates, errors, trail
 from rapport.core.customfields.values import definitions as custom_definitions
 from rapport.core.paging import cursor_page
 from rapport.core.tags.models import Tag
@@ -332,13 +332,28 @@ def _save(form, write: Callable[[], Any]) -> Any | None:
     return None
 
 
+def _duplicates(request: HttpRequest, object_type: str, values: dict[str, Any]) -> list[Any]:
+    """Likely duplicates of a record about to be created (`core.duplicates`), unless the
+    user has seen the warning and chose to create it anyway."""
+    if request.POST.get("duplicates_seen"):
+        return []
+    found = duplicates.find(request.user, object_type, values)
+    detail = "customers:account_detail" if object_type == ACCOUNT else "customers:contact_detail"
+    for candidate in found:
+        candidate.url = reverse(detail, kwargs={"pk": candidate.record.pk})
+    return found
+
+
 @login_required
 @domain_errors
 def account_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_grant(user, ACCOUNT, Action.ADD)
     form = AccountForm(request.POST if request.method == "POST" else None, user=user)
+    found: list[Any] = []
     if form.is_bound and form.is_valid():
+        found = _duplicates(request, ACCOUNT, form.service_values())
+    if form.is_bound and form.is_valid() and not found:
         account = _save(
             form,
             lambda: services.account_create(
@@ -348,7 +363,11 @@ def account_create(request: HttpRequest) -> HttpResponse:
         if account is not None:
             messages.success(request, _("The account “%(name)s” was created.") % {"name": account})
             return redirect("customers:account_detail", pk=account.pk)
-    return render(request, "customers/account_form.html", {"form": form, "account": None})
+    return render(
+        request,
+        "customers/account_form.html",
+        {"form": form, "account": None, "duplicates": found},
+    )
 
 
 @login_required
@@ -394,7 +413,10 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         user=user,
         linked=_preset_account(request, user),
     )
+    found: list[Any] = []
     if form.is_bound and form.is_valid():
+        found = _duplicates(request, CONTACT, form.service_values())
+    if form.is_bound and form.is_valid() and not found:
         contact = _save(
             form,
             lambda: services.contact_create(
@@ -404,7 +426,11 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         if contact is not None:
             messages.success(request, _("The contact “%(name)s” was created.") % {"name": contact})
             return redirect("customers:contact_detail", pk=contact.pk)
-    return render(request, "customers/contact_form.html", {"form": form, "contact": None})
+    return render(
+        request,
+        "customers/contact_form.html",
+        {"form": form, "contact": None, "duplicates": found},
+    )
 
 
 @login_required

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DataopsConfig(AppConfig):
+    name = "rapport.dataops"
+    label = "dataops"
+    verbose_name = _("Data operations")
+
+    def ready(self) -> None:
+        from rapport.core import duplicates
+        from rapport.customers.models import Account, Contact
+
+        from . import matching
+
+        duplicates.register(Account.security_type, matching.find_accounts)
+        duplicates.register(Contact.security_type, matching.find_contacts)
