@@ -308,6 +308,8 @@ SPECTACULAR_SETTINGS = {
         "TagColourEnum": "rapport.core.tags.models.Colour",
         "OptionColourEnum": "rapport.customers.models.OptionColour",
         "InteractionDirectionEnum": "rapport.customers.models.Direction",
+        "MergeTypeEnum": "rapport.customers.merge_api.MERGE_TYPES",
+        "CustomFieldTypeEnum": "rapport.core.customfields.models.FieldType",
     },
 }
 

@@ -591,3 +591,36 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MergeRecord(models.Model):
+    """Two records of one customer made one: what the survivor was before, and what moved
+    from the other record (which is kept, inactive), so that the merge can be undone."""
+
+    object_type = models.CharField(_("record type"), max_length=40)
+    survivor_id = models.PositiveBigIntegerField(_("kept record"))
+    loser_id = models.PositiveBigIntegerField(_("merged record"))
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    # the survivor's fields before (only those the merge changed), the loser's identifiers
+    # cleared to pass them on, and the ids of what moved
+    survivor_before = models.JSONField(default=dict)
+    loser_before = models.JSONField(default=dict)
+    moved = models.JSONField(default=dict)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        indexes = [
+            models.Index(fields=["object_type", "survivor_id"], name="merge_survivor_idx"),
+            models.Index(fields=["object_type", "loser_id"], name="merge_loser_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.loser_id} → {self.survivor_id}"

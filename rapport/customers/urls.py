@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import bulk_views, detail_views, list_views, option_views, tag_views, views
+from . import bulk_views, detail_views, list_views, merge_views, option_views, tag_views, views
 
 app_name = "customers"
 KIND = "(?P<kind>accounts|contacts)"
@@ -38,6 +38,12 @@ urlpatterns = [
         views.contact_reactivate,
         name="contact_reactivate",
     ),
+    re_path(rf"^customers/{KIND}/(?P<pk>[0-9]+)/merge/$", merge_views.merge_start, name="merge"),
+    re_path(
+        rf"^customers/{KIND}/(?P<pk>[0-9]+)/merge/run/$", merge_views.merge_run, name="merge_run"
+    ),
+    path("customers/merges/<int:pk>/", merge_views.merge_detail, name="merge_detail"),
+    path("customers/merges/<int:pk>/undo/", merge_views.merge_undo, name="merge_undo"),
     re_path(
         rf"^customers/{KIND}/(?P<pk>[0-9]+)/timeline/$",
         detail_views.timeline_more,

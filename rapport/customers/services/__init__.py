@@ -17,6 +17,7 @@ from .interactions import (
     task_reminders_send,
     task_reopen,
 )
+from .merge import merge_undo, merged_values, records_merge
 from .records import (
     ACCOUNT_FIELDS,
     CONTACT_FIELDS,
@@ -64,4 +65,7 @@ __all__ = [
     "task_create",
     "task_reopen",
     "task_reminders_send",
+    "records_merge",
+    "merge_undo",
+    "merged_values",
 ]
