@@ -187,7 +187,7 @@ def records_merge(
             )
         survivor_before = {name: getattr(survivor, name) for name in values if name != "custom"}
         if "custom" in values:
-            survivor_before["custom"] = {key: None for key in values["custom"]}
+            survivor_before["custom"] = dict.fromkeys(values["custom"])
         if values:
             update(
                 actor=actor,
