@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("rapport.customers.urls")),
     path("", include("rapport.automation.urls")),
     path("", include("rapport.automation.approval_urls")),
+    path("", include("rapport.dataops.urls")),
     path("", include("rapport.web.urls")),
 ]
 

@@ -18,9 +18,11 @@ from django.views.decorators.http import require_POST
 from rapport.core import duplicates, errors
 from rapport.core.search import index as search_index
 from rapport.core.search import text as search_text
+from rapport.core.tags.selectors import tags_of
 from rapport.identity import policy
 from rapport.identity.models import Action
 
+from . import options as account_options
 from . import services
 from .models import Account, Contact, MergeRecord
 from .services.merge import OTHER, SURVIVOR, merge_fields
@@ -46,6 +48,8 @@ def _values(record) -> dict[str, Any]:
 
 def _display(record, name: str) -> str:
     value = getattr(record, name)
+    if name in ("tier", "lifecycle_stage") and value:
+        return account_options.label(name, value)
     display = getattr(record, f"get_{name}_display", None)
     if callable(display) and value:
         return str(display())
@@ -77,16 +81,19 @@ def _rows(user, survivor, other) -> list[dict[str, Any]]:
 
 def _moves(record) -> dict[str, int]:
     """What would move from `record` to the survivor (counted)."""
+    tags = len(tags_of([record]).get(record.pk, []))
     if isinstance(record, Account):
         return {
             _("interactions and tasks"): record.interactions.count(),
             _("contacts"): record.contacts.count(),
             _("child accounts"): Account.objects.filter(parent=record).count(),
+            _("tags"): tags,
         }
     return {
         _("interactions and tasks"): record.interactions.count(),
         _("accounts"): record.accounts.count(),
         _("consents"): record.consents.count(),
+        _("tags"): tags,
     }
 
 

@@ -1,7 +1,13 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from . import api
 
+router = SimpleRouter(use_regex_path=False)
+router.register("duplicates/pairs", api.DuplicatePairViewSet, basename="api-duplicate-pair")
+
 urlpatterns = [
     path("duplicates/check/", api.DuplicateCheckView.as_view(), name="api-duplicate-check"),
+    path("duplicates/scan/", api.ScanView.as_view(), name="api-duplicate-scan"),
+    *router.urls,
 ]

@@ -10,8 +10,10 @@ class DataopsConfig(AppConfig):
     def ready(self) -> None:
         from rapport.core import duplicates
         from rapport.customers.models import Account, Contact
+        from rapport.identity import policy
 
         from . import matching
 
         duplicates.register(Account.security_type, matching.find_accounts)
         duplicates.register(Contact.security_type, matching.find_contacts)
+        policy.register("dataops.duplicate", label=_("duplicate scans"), actions=["manage"])

@@ -15,6 +15,7 @@ CUSTOM_FIELD = "core.customfield"
 INTERACTION = "customers.interaction"
 ACCOUNT_OPTION = "customers.accountoption"
 AUTOMATION_RULE = "automation.rule"
+DUPLICATE_SCAN = "dataops.duplicate"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -69,6 +70,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (CUSTOM_FIELD, "manage", "all"),
         (ACCOUNT_OPTION, "manage", "all"),
         (AUTOMATION_RULE, "manage", "all"),
+        (DUPLICATE_SCAN, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),

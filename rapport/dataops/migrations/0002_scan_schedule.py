@@ -1,0 +1,31 @@
+"""The nightly duplicate scan, on celery beat (administrators see and change it there)."""
+
+import json
+
+from django.db import migrations
+
+NAME = "Data: duplicate scan"
+
+
+def create(apps, schema_editor):
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    nightly, _ = CrontabSchedule.objects.get_or_create(
+        minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*"
+    )
+    PeriodicTask.objects.get_or_create(
+        name=NAME,
+        defaults={"task": "dataops.duplicate_scan", "crontab": nightly, "args": json.dumps([])},
+    )
+
+
+def remove(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("dataops", "0001_duplicate_pairs"),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+    ]
+    operations = [migrations.RunPython(create, remove)]

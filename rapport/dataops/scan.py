@@ -1,0 +1,237 @@
+"""The duplicate scan: every active account and contact checked against the others, as a
+resumable Job, the pairs kept for review (`DuplicatePair`).
+
+Whole-table work is done by blocking, so it grows with the number of records, not their
+square:
+
+- identifiers group in SQL: contacts sharing an ID number, e-mail or phone (the blind
+  indexes), accounts sharing a phone;
+- people with the same name at the same account group in SQL;
+- company names: each account's name is folded (`company_key`) and reduced to its
+  distinctive words (places and trades set aside) and their pinyin; accounts sharing a key
+  are compared with `matching.name_score`. A key shared by very many accounts says little
+  and only exact equal names are paired within it.
+
+Each phase is one step of the job's checkpoint: a restart resumes at the phase it stopped
+in, and storing a pair again updates it (a dismissed pair stays dismissed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from itertools import combinations
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from rapport.core import jobs, normalize
+from rapport.core.models import Job
+from rapport.customers.models import Account, AccountContact, ContactIdentifier
+
+from . import matching
+from .models import DuplicatePair
+
+KIND = "dataops.duplicate_scan"
+ACCOUNT = Account.security_type
+CONTACT = "customers.contact"
+# Accounts sharing a name key beyond this many are paired only when their names fold alike.
+BLOCK_LIMIT = 40
+BATCH = 2000
+
+Pair = tuple[int, int, int, list[dict[str, Any]]]
+
+
+def _pair(a: int, b: int, score: int, reason: dict[str, Any]) -> Pair:
+    low, high = (a, b) if a < b else (b, a)
+    return low, high, score, [reason]
+
+
+def _store(object_type: str, pairs: Iterable[Pair]) -> int:
+    """Upsert pairs (the best score and every reason per pair); returns how many."""
+    best: dict[tuple[int, int], tuple[int, list[dict[str, Any]]]] = {}
+    for low, high, score, reasons in pairs:
+        if low == high:
+            continue
+        current = best.get((low, high))
+        if current is None:
+            best[(low, high)] = (score, list(reasons))
+        else:
+            merged = current[1] + [r for r in reasons if r not in current[1]]
+            best[(low, high)] = (max(current[0], score), merged)
+    rows = [
+        DuplicatePair(
+            object_type=object_type, first_id=low, second_id=high, score=score, reasons=reasons
+        )
+        for (low, high), (score, reasons) in best.items()
+    ]
+    for start in range(0, len(rows), BATCH):
+        DuplicatePair.objects.bulk_create(
+            rows[start : start + BATCH],
+            update_conflicts=True,
+            unique_fields=["object_type", "first_id", "second_id"],
+            update_fields=["score", "reasons", "seen_at"],
+        )
+    return len(rows)
+
+
+def _groups(ids_by_key: dict[Any, list[int]]) -> Iterator[list[int]]:
+    for ids in ids_by_key.values():
+        if len(ids) > 1:
+            yield sorted(set(ids))
+
+
+def contact_identifier_pairs() -> Iterator[Pair]:
+    scores = {"id_number": 100, "email": 95, "phone": 90}
+    shared = (
+        ContactIdentifier.objects.filter(contact__is_active=True)
+        .values("kind", "blind")
+        .annotate(n=Count("contact_id", distinct=True))
+        .filter(n__gt=1)
+        .values_list("kind", "blind")
+    )
+    keys = list(shared.iterator(chunk_size=BATCH))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
+        rows = ContactIdentifier.objects.filter(
+            contact__is_active=True, blind__in=[blind for _kind, blind in chunk]
+        ).values_list("kind", "blind", "contact_id")
+        for kind, blind, contact_id in rows:
+            grouped[(kind, blind)].append(contact_id)
+        for (kind, _blind), ids in grouped.items():
+            ids = sorted(set(ids))
+            if len(ids) < 2 or len(ids) > BLOCK_LIMIT:  # a switchboard shared by a hundred
+                continue
+            for a, b in combinations(ids, 2):
+                yield _pair(a, b, scores.get(kind, 90), {"code": kind})
+
+
+def contact_name_pairs() -> Iterator[Pair]:
+    """Same folded name at the same account."""
+    rows = (
+        AccountContact.objects.filter(contact__is_active=True)
+        .values_list("account_id", "contact__name", "contact_id")
+        .order_by("account_id")
+    )
+    current, names = None, defaultdict(list)
+    for account_id, name, contact_id in rows.iterator(chunk_size=BATCH):
+        if account_id != current:
+            yield from _same_names(names)
+            current, names = account_id, defaultdict(list)
+        names[normalize.text(name).replace(" ", "").lower()].append(contact_id)
+    yield from _same_names(names)
+
+
+def _same_names(names: dict[str, list[int]]) -> Iterator[Pair]:
+    for ids in _groups(names):
+        if len(ids) <= BLOCK_LIMIT:
+            for a, b in combinations(ids, 2):
+                yield _pair(a, b, 85, {"code": "name_account", "score": 100})
+
+
+def account_phone_pairs() -> Iterator[Pair]:
+    shared = (
+        Account.objects.filter(is_active=True)
+        .exclude(phone="")
+        .values("phone")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1, n__lte=BLOCK_LIMIT)
+        .values_list("phone", flat=True)
+    )
+    phones = list(shared.iterator(chunk_size=BATCH))
+    for start in range(0, len(phones), 500):
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for pk, phone in Account.objects.filter(
+            is_active=True, phone__in=phones[start : start + 500]
+        ).values_list("pk", "phone"):
+            grouped[phone].append(pk)
+        for ids in _groups(grouped):
+            for a, b in combinations(ids, 2):
+                yield _pair(a, b, 90, {"code": "phone"})
+
+
+def account_name_pairs() -> Iterator[Pair]:
+    """Accounts sharing a distinctive key (its text or its sound), compared by name."""
+    names: dict[int, str] = {}
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for pk, name in (
+        Account.objects.filter(is_active=True).values_list("pk", "name").iterator(chunk_size=5000)
+    ):
+        key = normalize.company_key(name)
+        if not key:
+            continue
+        names[pk] = name
+        core = matching._distinctive(key)
+        blocks[f"k:{core}"].append(pk)
+        sound = matching._pinyin(core)
+        if sound and sound != core:
+            blocks[f"s:{sound}"].append(pk)
+    seen: set[tuple[int, int]] = set()
+    for ids in _groups(blocks):
+        if len(ids) > BLOCK_LIMIT:
+            by_key: dict[str, list[int]] = defaultdict(list)
+            for pk in ids:
+                by_key[normalize.company_key(names[pk])].append(pk)
+            groups = [group for group in _groups(by_key) if len(group) <= BLOCK_LIMIT]
+        else:
+            groups = [ids]
+        for group in groups:
+            for a, b in combinations(group, 2):
+                if (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                score = matching.name_score(names[a], names[b], company=True)
+                if score >= matching.THRESHOLD:
+                    yield _pair(a, b, score, {"code": "name", "score": score})
+
+
+PHASES: list[tuple[str, str, Callable[[], Iterator[Pair]]]] = [
+    ("contact_identifiers", CONTACT, contact_identifier_pairs),
+    ("contact_names", CONTACT, contact_name_pairs),
+    ("account_phones", ACCOUNT, account_phone_pairs),
+    ("account_names", ACCOUNT, account_name_pairs),
+]
+
+
+def scan_start(*, actor) -> Job:
+    """A scan job (or the unfinished one, to resume)."""
+    unfinished = (
+        Job.objects.filter(kind=KIND, state__in=[Job.State.QUEUED, Job.State.RUNNING])
+        .order_by("-id")
+        .first()
+    )
+    if unfinished is not None:
+        return unfinished
+    return jobs.job_create(
+        actor=actor, kind=KIND, title="Duplicate scan", total=len(PHASES), params={}
+    )
+
+
+def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
+    """Run the job's phases from its checkpoint on; finish it."""
+    jobs.job_start(job=job)
+    done = list((job.checkpoint or {}).get("done", []))
+    found = dict((job.result or {}).get("pairs", {}))
+    try:
+        for name, object_type, phase in PHASES:
+            if name in done:
+                continue
+            with transaction.atomic():
+                found[name] = _store(object_type, phase())
+                done.append(name)
+                jobs.job_progress(
+                    job=job,
+                    processed=len(done),
+                    succeeded=len(done),
+                    checkpoint={"done": done},
+                )
+            if progress is not None:
+                progress(job)
+    except Exception as error:
+        jobs.job_progress(job=job, error={"message": str(error)[:500]})
+        jobs.job_finish(job=job, state=Job.State.FAILED, result={"pairs": found})
+        raise
+    return jobs.job_finish(job=job, result={"pairs": found, "finished": timezone.now().isoformat()})

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+
+@shared_task(name="dataops.duplicate_scan")
+def duplicate_scan(job_id: int | None = None) -> int:
+    """Run (or resume) a duplicate scan; the nightly schedule starts one without a job."""
+    from rapport.core.models import Job
+
+    from . import scan
+
+    job = Job.objects.filter(pk=job_id).first() if job_id else scan.scan_start(actor=None)
+    if job is None:
+        return 0
+    scan.scan_run(job)
+    return sum((job.result or {}).get("pairs", {}).values())

@@ -1,0 +1,205 @@
+"""The duplicate scan (resumable job), the review list, "not duplicates", API and CLI."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from rapport.audit.models import AuditEvent
+from rapport.core.models import Job
+from rapport.customers import services
+from rapport.dataops import scan
+from rapport.dataops.models import DuplicatePair, PairState
+from rapport.identity.services import token_create
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT, CONTACT = "customers.account", "customers.contact"
+
+
+@pytest.fixture
+def messy(org, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return _messy(org)
+
+
+def _messy(org):
+    rep = org["rep_east"]
+    a = services.account_create(actor=rep, name="北京华信软件有限公司", phone="010-65521234")
+    b = services.account_create(actor=rep, name="北京華信軟件有限責任公司")
+    c = services.account_create(actor=rep, name="华信软件（北京）", phone="01065521234")
+    other = services.account_create(actor=rep, name="上海银行股份有限公司")
+    zhang = services.contact_create(actor=rep, name="张伟", accounts=[a], emails=["zw@hx.example"])
+    zhang2 = services.contact_create(actor=rep, name="张 伟", accounts=[a])
+    zhang3 = services.contact_create(actor=rep, name="Wei Zhang", emails=["ZW@hx.example"])
+    services.contact_create(actor=rep, name="张伟", accounts=[other])  # another 张伟
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "other": other,
+        "zhang": zhang,
+        "zhang2": zhang2,
+        "zhang3": zhang3,
+    }
+
+
+def pairs(object_type) -> set[tuple[int, int]]:
+    return set(
+        DuplicatePair.objects.filter(object_type=object_type).values_list("first_id", "second_id")
+    )
+
+
+def key(x, y) -> tuple[int, int]:
+    return (min(x.pk, y.pk), max(x.pk, y.pk))
+
+
+def test_scan_finds_what_a_person_would(org, messy):
+    job = scan.scan_start(actor=org["admin"])
+    scan.scan_run(job)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and job.processed == len(scan.PHASES)
+    found = pairs(ACCOUNT)
+    assert key(messy["a"], messy["b"]) in found  # script and suffix
+    assert key(messy["a"], messy["c"]) in found  # the same phone
+    assert all(messy["other"].pk not in pair for pair in found)
+    people = pairs(CONTACT)
+    assert people == {key(messy["zhang"], messy["zhang2"]), key(messy["zhang"], messy["zhang3"])}
+
+
+def test_a_second_scan_updates_and_keeps_dismissals(org, messy):
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    pair = DuplicatePair.objects.get(
+        object_type=ACCOUNT,
+        first_id=key(messy["a"], messy["b"])[0],
+        second_id=key(messy["a"], messy["b"])[1],
+    )
+    from rapport.dataops import services as dataops_services
+
+    dataops_services.pair_dismiss(actor=org["sales_manager"], pair=pair)
+    count = DuplicatePair.objects.count()
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    assert DuplicatePair.objects.count() == count
+    pair.refresh_from_db()
+    assert pair.state == PairState.DISMISSED
+    assert AuditEvent.objects.filter(action="duplicate.dismiss").count() == 1
+
+
+def test_an_interrupted_scan_resumes_at_its_phase(org, messy, monkeypatch):
+    job = scan.scan_start(actor=org["admin"])
+    calls = []
+
+    def broken():
+        calls.append(1)
+        raise RuntimeError("worker killed")
+        yield  # pragma: no cover
+
+    phases = list(scan.PHASES)
+    monkeypatch.setattr(scan, "PHASES", [*phases[:2], ("account_phones", ACCOUNT, broken)])
+    with pytest.raises(RuntimeError):
+        scan.scan_run(job)
+    job.refresh_from_db()
+    assert job.checkpoint["done"] == ["contact_identifiers", "contact_names"]
+    monkeypatch.setattr(scan, "PHASES", phases)
+    job.state = Job.State.QUEUED
+    job.save(update_fields=["state"])
+    assert scan.scan_start(actor=org["admin"]) == job  # the unfinished one resumes
+    scan.scan_run(job)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert job.checkpoint["done"] == [name for name, *_ in phases]
+
+
+def test_review_page_compare_and_dismiss(org, messy):
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    manager = org["sales_manager"]
+    manager.language = "zh-hans"
+    manager.save(update_fields=["language"])
+    client = Client()
+    client.force_login(manager)
+    page = client.get(reverse("dataops:duplicate_list")).content.decode()
+    a, b = messy["a"], messy["b"]
+    low, high = key(a, b)
+    assert f"/customers/accounts/{low}/merge/?with={high}" in page
+    with translation.override("zh-hans"):
+        assert translation.gettext("Not duplicates") in page
+    pair = DuplicatePair.objects.get(object_type=ACCOUNT, first_id=low, second_id=high)
+    client.post(reverse("dataops:duplicate_dismiss", args=[pair.pk]))
+    assert f'?with={high}"' not in client.get(reverse("dataops:duplicate_list")).content.decode()
+    # someone who sees neither record sees no pairs and cannot dismiss
+    south = Client()
+    south.force_login(org["rep_south"])
+    assert "华信" not in south.get(reverse("dataops:duplicate_list")).content.decode()
+    other = DuplicatePair.objects.filter(state=PairState.OPEN).first()
+    assert south.post(reverse("dataops:duplicate_dismiss", args=[other.pk])).status_code == 404
+    # scanning is for administrators
+    assert client.post(reverse("dataops:scan_now")).status_code == 403
+
+
+def test_merged_away_records_leave_the_list(org, messy):
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    services.records_merge(actor=org["sales_manager"], survivor=messy["a"], other=messy["b"])
+    client = Client()
+    client.force_login(org["sales_manager"])
+    page = client.get(reverse("dataops:duplicate_list")).content.decode()
+    assert "北京華信軟件有限責任公司" not in page
+
+
+def test_api_pairs_dismiss_and_scan(org, messy, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    from rapport.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        from rest_framework.test import APIClient
+
+        admin = APIClient()
+        admin.credentials(
+            HTTP_AUTHORIZATION="Bearer " + token_create(actor=org["admin"], name="t")[1]
+        )
+        started = admin.post("/api/v1/duplicates/scan/")
+        assert started.status_code == 202
+        assert Job.objects.get(pk=started.json()["id"]).state == Job.State.SUCCEEDED
+        rep = APIClient()
+        rep.credentials(
+            HTTP_AUTHORIZATION="Bearer " + token_create(actor=org["rep_east"], name="t")[1],
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        assert rep.post("/api/v1/duplicates/scan/").status_code == 403
+        listed = rep.get("/api/v1/duplicates/pairs/", {"type": ACCOUNT}).json()["results"]
+        assert listed and listed[0]["score"] >= listed[-1]["score"]
+        assert {"id", "title"} <= set(listed[0]["first"])
+        manager = APIClient()
+        manager.credentials(
+            HTTP_AUTHORIZATION="Bearer " + token_create(actor=org["sales_manager"], name="t")[1]
+        )
+        dismissed = manager.post(f"/api/v1/duplicates/pairs/{listed[0]['id']}/dismiss/")
+        assert dismissed.status_code == 200 and dismissed.json()["state"] == "dismissed"
+        bad = rep.get("/api/v1/duplicates/pairs/", {"type": "nothing"})
+        assert bad.status_code == 400
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def test_cli(org, messy):
+    with translation.override("en"):
+        out = StringIO()
+        call_command("duplicates", "scan", "--as", "admin", stdout=out)
+        assert "Scan finished" in out.getvalue()
+        out = StringIO()
+        call_command("duplicates", "list", "--as", "manager", stdout=out)
+        assert "北京華信軟件有限責任公司" in out.getvalue()
+        out = StringIO()
+        call_command("duplicates", "check", "name=华信软件", "--as", "manager", stdout=out)
+        assert "北京华信软件有限公司" in out.getvalue()
+        with pytest.raises(CommandError):
+            call_command("duplicates", "scan", "--as", "rep_east", stdout=StringIO())
+        with pytest.raises(CommandError):
+            call_command("duplicates", "check", "nonsense", "--as", "manager", stdout=StringIO())
