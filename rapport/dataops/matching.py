@@ -93,9 +93,15 @@ def _alike(key_a: str, key_b: str) -> float:
     return score
 
 
+def _generic(word: str) -> bool:
+    return word in GENERIC_WORDS or (
+        len(word) > 2 and word[:-1] in GENERIC_WORDS and word[-1] in "省市区"
+    )
+
+
 def _distinctive(key: str) -> str:
     words = _words(key)
-    return "".join(w for w in words if w not in GENERIC_WORDS) or key
+    return "".join(w for w in words if not _generic(w)) or key
 
 
 def name_score(a: str, b: str, *, company: bool) -> int:
@@ -107,7 +113,9 @@ def name_score(a: str, b: str, *, company: bool) -> int:
     if not key_a or not key_b:
         return 0
     score = _alike(key_a, key_b)
-    if company:
+    if company:  # the same words in another order (华为技术（深圳） / 深圳市华为技术)
+        sorted_a, sorted_b = ("".join(sorted(_words(key))) for key in (key_a, key_b))
+        score = max(score, _alike(sorted_a, sorted_b))
         core_a, core_b = _distinctive(key_a), _distinctive(key_b)
         if (core_a, core_b) != (key_a, key_b):
             score = (score + _alike(core_a, core_b)) / 2
@@ -129,7 +137,7 @@ def _name_queries(name: str, *, company: bool) -> list[search_text.Query]:
     if not key:
         return []
     words = _words(key)
-    distinctive = [w for w in words if w not in GENERIC_WORDS] or words
+    distinctive = [w for w in words if not _generic(w)] or words
     queries = [search_text.parse_query(" ".join(words))]
     if distinctive != words:
         queries.append(search_text.parse_query(" ".join(distinctive)))

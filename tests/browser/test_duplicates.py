@@ -64,3 +64,35 @@ def test_warned_then_merged_then_undone(org, new_page, language, width):
     assert TEXT[language]["undone"] in page.get_by_test_id("merge-undone").inner_text()
     assert Account.objects.get(pk=first.pk).is_active
     assert MergeRecord.objects.get().undone_by == user
+
+
+@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("zh-hans", 390)])
+def test_review_list_compare_and_merge(org, new_page, language, width):
+    from rapport.dataops import scan
+
+    user = org["sales_manager"]
+    user.language = language
+    user.save()
+    rep = org["rep_east"]
+    keep = services.account_create(actor=rep, name="深圳市华为技术有限公司", phone="0755-28780808")
+    twin = services.account_create(actor=rep, name="华为技术（深圳）", phone="075528780808")
+    services.account_create(actor=rep, name="上海银行股份有限公司")
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    page = new_page(language=language, width=width, height=900)
+    _login(page, user.username)
+    page.goto("/customers/accounts/")
+    with page.expect_navigation():
+        page.get_by_test_id("duplicates-link").click()
+    table = page.get_by_test_id("duplicate-pairs")
+    assert "华为技术" in table.inner_text() and "上海银行" not in table.inner_text()
+    screenshot(page, f"duplicate-review-{language}-{width}")
+    with page.expect_navigation():
+        table.get_by_test_id("compare").first.click()
+    with page.expect_navigation():
+        page.get_by_test_id("merge-submit").click()
+    survivor, other = (keep, twin) if keep.pk < twin.pk else (twin, keep)
+    other.refresh_from_db()
+    assert not other.is_active
+    assert Account.objects.get(pk=survivor.pk).is_active
+    page.goto("/data/duplicates/")
+    assert "华为技术" not in page.get_by_test_id("duplicate-pairs").inner_text()

@@ -117,3 +117,17 @@ def test_the_hook_reaches_the_finders(org, accounts):
     found = duplicates.find(org["rep_east"], "customers.account", {"name": "华信软件"})
     assert names(found)[:1] == ["北京华信软件有限公司"]
     assert duplicates.find(org["rep_east"], "no.such_type", {"name": "x"}) == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "alike"),
+    [
+        ("深圳市华为技术有限公司", "华为技术（深圳）", True),  # words in another order
+        ("北京华信软件有限公司", "北京华新软件有限公司", True),  # the same sound
+        ("Acme Trading Co., Ltd.", "ACME TRADING LIMITED", True),
+        ("北京华信软件有限公司", "北京华为软件有限公司", False),  # another brand, same trade
+        ("北京华信软件有限公司", "杭州阿里巴巴网络技术有限公司", False),
+    ],
+)
+def test_name_score(a, b, alike):
+    assert (matching.name_score(a, b, company=True) >= matching.THRESHOLD) is alike
