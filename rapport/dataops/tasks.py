@@ -13,3 +13,16 @@ def duplicate_scan(job_id: int | None = None) -> int:
         return 0
     scan.scan_run(job)
     return sum((job.result or {}).get("pairs", {}).values())
+
+
+@shared_task(name="dataops.import_execute")
+def import_execute(job_id: int) -> str:
+    """Run (or resume) an import job."""
+    from rapport.core.models import Job
+
+    from . import importing
+
+    job = Job.objects.filter(pk=job_id, kind=importing.KIND).first()
+    if job is None or job.is_finished:
+        return "missing"
+    return importing.import_execute(job).state
