@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from rapport.core import duplicates
@@ -15,8 +19,8 @@ from rapport.core.errors import NotFound
 from rapport.identity import policy
 from rapport.identity.api.base import APIView, GenericViewSet, SignedIn
 
-from . import scan, selectors, services
-from .models import DuplicatePair
+from . import importing, scan, selectors, services
+from .models import DuplicatePair, ImportMode, ImportRun
 
 
 class PairPagination(CursorPagination):
@@ -182,3 +186,137 @@ class ScanView(APIView):
         job = scan.scan_start(actor=request.user)
         tasks.duplicate_scan.delay(job.pk)
         return Response({"id": job.pk, "state": job.state}, status=202)
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+class ImportRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField(source="object_type")
+    file_name = serializers.CharField()
+    encoding = serializers.CharField()
+    headers = serializers.ListField(child=serializers.CharField())
+    row_count = serializers.IntegerField()
+    mapping = serializers.DictField(
+        child=serializers.CharField(), help_text='{"column number": "field"}'
+    )
+    mode = serializers.CharField()
+    key = serializers.CharField()
+    state = serializers.CharField()
+    job = serializers.IntegerField(source="job_id", allow_null=True)
+    dry_run = serializers.DictField(help_text="Counts and failures of the last dry run.")
+    created_at = serializers.DateTimeField()
+
+
+class ImportCreateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=sorted(importing.MODELS))
+    file = serializers.FileField(help_text="CSV (UTF-8, UTF-16, GB18030/GBK) or XLSX.")
+
+
+class ImportConfigureSerializer(StrictInputSerializer):
+    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    mode = serializers.ChoiceField(choices=ImportMode.choices, default=ImportMode.CREATE)
+    key = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ImportStartSerializer(StrictInputSerializer):
+    dry_run = serializers.BooleanField(default=False)
+
+
+class PreviewRowSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    cells = serializers.ListField(child=serializers.CharField(allow_blank=True))
+    outcome = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ImportViewSet(GenericViewSet):
+    """Imports of CSV/XLSX files: upload (header read, mapping suggested), configure,
+    preview, run or dry-run as a job, failed rows, rollback. Each caller sees their own
+    imports; importing needs the import grant on the record type."""
+
+    permission_classes = [SignedIn]
+    serializer_class = ImportRunSerializer
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return ImportRun.objects.none()
+        return ImportRun.objects.filter(created_by=self.request.user)
+
+    def _run(self, pk) -> ImportRun:
+        run = self.get_queryset().filter(pk=pk).first()
+        if run is None:
+            raise NotFound()
+        return run
+
+    @extend_schema(responses={200: ImportRunSerializer(many=True), **error_responses(400, 401)})
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ImportRunSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportCreateSerializer},
+        responses={201: ImportRunSerializer, **error_responses(400, 401, 403, 415)},
+    )
+    def create(self, request):
+        values = ImportCreateSerializer(data=request.data)
+        values.is_valid(raise_exception=True)
+        run = importing.import_create(
+            actor=request.user,
+            object_type=values.validated_data["type"],
+            upload=values.validated_data["file"],
+        )
+        return Response(ImportRunSerializer(run).data, status=201)
+
+    @extend_schema(responses={200: ImportRunSerializer, **error_responses(401, 404)})
+    def retrieve(self, request, pk=None):
+        return Response(ImportRunSerializer(self._run(pk)).data)
+
+    @extend_schema(
+        request=ImportConfigureSerializer,
+        responses={200: ImportRunSerializer, **error_responses(400, 401, 403, 404, 415)},
+    )
+    @action(detail=True, methods=["post"])
+    def configure(self, request, pk=None):
+        values = parse(ImportConfigureSerializer, request)
+        run = importing.import_configure(actor=request.user, run=self._run(pk), **values)
+        return Response(ImportRunSerializer(run).data)
+
+    @extend_schema(responses={200: PreviewRowSerializer(many=True), **error_responses(401, 404)})
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        rows = importing.preview(request.user, self._run(pk))
+        return Response(PreviewRowSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=ImportStartSerializer,
+        responses={202: JobRefSerializer, **error_responses(400, 401, 403, 404, 415)},
+    )
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        from . import tasks
+
+        values = parse(ImportStartSerializer, request)
+        job = importing.import_start(
+            actor=request.user, run=self._run(pk), dry_run=values["dry_run"]
+        )
+        transaction.on_commit(lambda: tasks.import_execute.delay(job.pk))
+        return Response({"id": job.pk, "state": job.state}, status=202)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY, **error_responses(401, 404)})
+    @action(detail=True, methods=["get"], url_path="failed-rows")
+    def failed_rows(self, request, pk=None):
+        run = self._run(pk)
+        response = HttpResponse(importing.failed_rows(run), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="failed-rows-{run.pk}.csv"'
+        return response
+
+    @extend_schema(
+        request=None, responses={200: ImportRunSerializer, **error_responses(400, 401, 404)}
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        run = importing.import_rollback(actor=request.user, run=self._run(pk))
+        return Response(ImportRunSerializer(run).data)

@@ -5,6 +5,7 @@ from . import api
 
 router = SimpleRouter(use_regex_path=False)
 router.register("duplicates/pairs", api.DuplicatePairViewSet, basename="api-duplicate-pair")
+router.register("imports", api.ImportViewSet, basename="api-import")
 
 urlpatterns = [
     path("duplicates/check/", api.DuplicateCheckView.as_view(), name="api-duplicate-check"),
