@@ -411,6 +411,7 @@ def _record_list(
             "owners": owners,
             "stages": account_options.choices("lifecycle_stage"),
             "can_add": policy.has_grant(user, object_type, Action.ADD),
+            "can_import": policy.has_grant(user, object_type, Action.IMPORT),
             "can_tag": can_tag,
             "can_assign": can_assign,
             "can_stage": can_stage,

@@ -438,6 +438,13 @@ def _rows(run: ImportRun, after: int = 0) -> Iterator[tuple[int, list[str]]]:
                 yield number, cells
 
 
+def first_row(run: ImportRun) -> list[str]:
+    """The file's first data row (the sample shown beside each column)."""
+    for _number, cells in _rows(run):
+        return cells
+    return []
+
+
 def _fingerprint(run: ImportRun, cells: list[str]) -> str:
     joined = "\x1f".join(normalize.text(cell) for cell in cells)
     return hashlib.sha256(f"{run.object_type}\x1e{joined}".encode()).hexdigest()

@@ -3,21 +3,25 @@ administrators start a scan and watch its progress."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.core import errors
 from rapport.core.models import Job
 from rapport.identity import policy
 
-from . import scan, selectors, services
-from .models import DuplicatePair
+from . import importing, scan, selectors, services
+from .models import DuplicatePair, ImportMode, ImportRun, ImportState, RowOutcome
 
 PAGE = 50
 KINDS = {"customers.account": "accounts", "customers.contact": "contacts"}
@@ -92,3 +96,155 @@ def scan_now(request: HttpRequest) -> HttpResponse:
     tasks.duplicate_scan.delay(job.pk)
     messages.success(request, _("The duplicate scan has started."))
     return redirect("dataops:duplicate_list")
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+IMPORT_TYPES = (
+    ("customers.account", gettext_lazy("Accounts")),
+    ("customers.contact", gettext_lazy("Contacts")),
+)
+
+
+def _importable(user) -> list[tuple[str, Any]]:
+    return [(code, label) for code, label in IMPORT_TYPES if policy.has_grant(user, code, "import")]
+
+
+@login_required
+def import_list(request: HttpRequest) -> HttpResponse:
+    types = _importable(request.user)
+    if not types:
+        raise PermissionDenied
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        object_type = request.POST.get("type", "")
+        if upload is None:
+            error = _("Choose a file.")
+        else:
+            try:
+                run = importing.import_create(
+                    actor=request.user, object_type=object_type, upload=upload
+                )
+            except ValidationError as problem:
+                error = " ".join(problem.messages)
+            except errors.PermissionDenied:
+                raise PermissionDenied from None
+            else:
+                return redirect("dataops:import_detail", pk=run.pk)
+    runs = ImportRun.objects.filter(created_by=request.user).select_related("job")[:50]
+    return render(
+        request,
+        "dataops/import_list.html",
+        {"types": types, "runs": runs, "error": error, "selected": request.GET.get("type", "")},
+    )
+
+
+def _own_run(request: HttpRequest, pk: int) -> ImportRun:
+    run = ImportRun.objects.filter(pk=pk, created_by=request.user).select_related("job").first()
+    if run is None:
+        raise Http404()
+    return run
+
+
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    fields = importing.fields_for(request.user, run.object_type)
+    error_messages: list[str] = []
+    if request.method == "POST" and run.state == ImportState.UPLOADED:
+        mapping = {
+            str(index): request.POST.get(f"column_{index}", "") for index in range(len(run.headers))
+        }
+        try:
+            importing.import_configure(
+                actor=request.user,
+                run=run,
+                mapping=mapping,
+                mode=request.POST.get("mode", ImportMode.CREATE),
+                key=request.POST.get("key", ""),
+            )
+        except ValidationError as problem:
+            error_messages = problem.messages
+            run.mapping = {key: value for key, value in mapping.items() if value}
+        else:
+            return redirect(f"{reverse('dataops:import_detail', args=[run.pk])}?preview=1")
+    sample: list[str] = []
+    preview_rows: list[dict[str, Any]] = []
+    if run.state == ImportState.UPLOADED:
+        sample = importing.first_row(run)
+        if request.GET.get("preview") and not error_messages:
+            preview_rows = importing.preview(request.user, run)
+    columns = [
+        {
+            "index": index,
+            "header": header,
+            "sample": sample[index] if index < len(sample) else "",
+            "field": run.mapping.get(str(index), ""),
+        }
+        for index, header in enumerate(run.headers)
+    ]
+    result = (run.job.result or {}) if run.job else {}
+    labels = dict(RowOutcome.choices)
+    for row in preview_rows:
+        row["label"] = labels.get(row["outcome"], row["outcome"])
+    return render(
+        request,
+        "dataops/import_detail.html",
+        {
+            "run": run,
+            "columns": columns,
+            "fields": [(name, spec.label) for name, spec in fields.items()],
+            "keys": [(name, fields[name].label) for name in importing.KEYS[run.object_type]],
+            "modes": ImportMode.choices,
+            "preview_rows": preview_rows,
+            "error_messages": error_messages,
+            "earlier": importing.earlier_imports(run),
+            "counts": [(labels.get(o, o), n) for o, n in result.get("counts", {}).items()],
+            "dry_counts": [
+                (labels.get(o, o), n) for o, n in (run.dry_run or {}).get("counts", {}).items()
+            ],
+            "failures": result.get("failures", []),
+        },
+    )
+
+
+@login_required
+@require_POST
+def import_start(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import tasks
+
+    run = _own_run(request, pk)
+    dry_run = request.POST.get("dry_run") == "1"
+    try:
+        job = importing.import_start(actor=request.user, run=run, dry_run=dry_run)
+    except ValidationError as problem:
+        messages.error(request, " ".join(problem.messages))
+    except errors.PermissionDenied:
+        raise PermissionDenied from None
+    else:
+        transaction.on_commit(lambda: tasks.import_execute.delay(job.pk))
+        if dry_run:
+            messages.success(request, _("Checking every row; nothing is stored."))
+    return redirect("dataops:import_detail", pk=run.pk)
+
+
+@login_required
+def import_failed_rows(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    response = HttpResponse(importing.failed_rows(run), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="failed-rows-{run.pk}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def import_rollback(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_run(request, pk)
+    try:
+        importing.import_rollback(actor=request.user, run=run)
+    except (ValidationError, errors.PermissionDenied) as problem:
+        messages.error(request, " ".join(getattr(problem, "messages", [str(problem)])))
+    else:
+        messages.success(request, _("The import was rolled back."))
+    return redirect("dataops:import_detail", pk=run.pk)
