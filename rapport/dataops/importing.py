@@ -828,6 +828,21 @@ def import_execute(job: Job) -> Job:
     return job
 
 
+def error_text(user, run: ImportRun, errors: dict[str, list[str]]) -> str:
+    """A row's errors in one line, each under the label of its field."""
+    fields = fields_for(user, run.object_type)
+    parts = []
+    for name, messages in (errors or {}).items():
+        key = {"accounts": "account"}.get(name, name.replace("custom.", "cf."))
+        label = (
+            fields[key].label
+            if key in fields
+            else (_("Row") if name in ("row", "__all__") else name)
+        )
+        parts.append(f"{label}: {' '.join(messages)}")
+    return "; ".join(parts)
+
+
 def failed_rows(run: ImportRun) -> bytes:
     """The failed (and skipped) rows as CSV (UTF-8 with BOM, so spreadsheet programs read
     Chinese right): the file's header, the rows' cells, and what was wrong, by field."""
@@ -838,9 +853,7 @@ def failed_rows(run: ImportRun) -> bytes:
         run=run, outcome__in=[RowOutcome.FAILED, RowOutcome.SKIPPED]
     ).order_by("number")
     for row in rows.iterator(chunk_size=2000):
-        problems = "; ".join(
-            f"{name}: {' '.join(messages)}" for name, messages in (row.errors or {}).items()
-        )
+        problems = error_text(run.created_by, run, row.errors)
         cells = list(row.cells) + [""] * (len(run.headers) - len(row.cells))
         writer.writerow(
             [

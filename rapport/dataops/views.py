@@ -188,6 +188,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     labels = dict(RowOutcome.choices)
     for row in preview_rows:
         row["label"] = labels.get(row["outcome"], row["outcome"])
+        row["problems"] = importing.error_text(request.user, run, row["errors"])
+    failures = [
+        {"row": item["row"], "problems": importing.error_text(request.user, run, item["errors"])}
+        for item in result.get("failures", [])[:50]
+    ]
     return render(
         request,
         "dataops/import_detail.html",
@@ -204,7 +209,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "dry_counts": [
                 (labels.get(o, o), n) for o, n in (run.dry_run or {}).get("counts", {}).items()
             ],
-            "failures": result.get("failures", []),
+            "failures": failures,
         },
     )
 

@@ -31,7 +31,7 @@ def test_import_fix_and_rollback_from_the_shell(org, tmp_path):
     failed = tmp_path / "failed.csv"
     run("failed", str(imported.pk), "-o", str(failed), "--as", "admin")
     rows = list(csv.reader(failed.read_text(encoding="utf-8-sig").splitlines()))
-    assert rows[1][:2] == ["", "苏州"] and "name" in rows[1][-1]
+    assert rows[1][:2] == ["", "苏州"] and "Name:" in rows[1][-1]
     run("rollback", str(imported.pk), "--as", "admin")
     assert not Account.objects.get(name="甲公司").is_active
 

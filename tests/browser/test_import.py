@@ -1,0 +1,67 @@
+"""Importing a messy bilingual spreadsheet in a real browser: upload, map, check, import,
+download the failed rows — in both languages, on a desktop and a phone."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import translation
+
+from rapport.customers.models import Account
+from rapport.dataops.models import ImportRun, ImportState
+from tests.browser.conftest import screenshot
+from tests.browser.test_flows import _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def eager():
+    from rapport.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.mark.parametrize(("language", "width"), [("zh-hans", 390), ("en", 1280)])
+def test_import_a_messy_file(org, new_page, eager, tmp_path, language, width):
+    user = org["admin"]
+    user.language = language
+    user.save()
+    path = tmp_path / "客户名单.csv"
+    path.write_bytes(
+        "客户名称,城市,联系电话\n北京华信软件有限公司,北京,０１０－６５５２１２３４\n"
+        '"Acme Trading Co., Ltd.",Shenzhen,+86 755 8612 3456\n,上海,\n'.encode("gb18030")
+    )
+    page = new_page(language=language, width=width, height=1000)
+    _login(page, user.username)
+    page.goto("/customers/accounts/")
+    with page.expect_navigation():
+        page.get_by_test_id("import-link").click()
+    form = page.get_by_test_id("import-upload")
+    form.locator("input[name=file]").set_input_files(str(path))
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    mapping = page.get_by_test_id("import-mapping")
+    assert mapping.locator("select[name=column_0]").input_value() == "name"
+    assert mapping.locator("select[name=column_2]").input_value() == "phone"
+    screenshot(page, f"import-mapping-{language}-{width}")
+    with page.expect_navigation():
+        page.get_by_test_id("mapping-save").click()
+    assert "Acme" in page.get_by_test_id("import-preview").inner_text()
+    with page.expect_navigation():
+        page.get_by_test_id("import-run").click()
+    run = ImportRun.objects.get()
+    assert run.state == ImportState.FINISHED
+    page.reload()
+    result = page.get_by_test_id("import-result").inner_text()
+    with translation.override(language):
+        created, failed = translation.gettext("Created"), translation.gettext("Failed")
+    assert f"{created}: 2" in result and f"{failed}: 1" in result
+    screenshot(page, f"import-result-{language}-{width}")
+    assert Account.objects.get(name="北京华信软件有限公司").phone == "+861065521234"
+    with page.expect_download() as download:
+        page.get_by_test_id("failed-rows").click()
+    content = download.value.path().read_bytes().decode("utf-8-sig")
+    assert "上海" in content and "错误" in content
