@@ -10,6 +10,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from openpyxl import Workbook
 
 from rapport.audit.models import AuditEvent
@@ -87,7 +88,8 @@ def test_messy_gb18030_file_imports_with_errors_per_row(org):
     assert AuditEvent.objects.filter(action="import.finish").exists()
 
     # the failed rows come back as a file with an error column, fixed, and re-imported
-    failed = importing.failed_rows(run).decode("utf-8-sig")
+    with translation.override("zh-hans"):
+        failed = importing.failed_rows(run).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(failed)))
     assert rows[0][-1] == importing.ERROR_COLUMN and len(rows) == 4
     assert rows[2][0] == "华信上海分公司" and "统一社会信用代码" in rows[2][-1]
