@@ -56,7 +56,7 @@ from rapport.customers.validators import (
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
-from .models import ImportMode, ImportRow, ImportRun, ImportState, RowOutcome
+from .models import ImportMode, ImportRow, ImportRun, ImportState, ImportTemplate, RowOutcome
 from .tables import open_table
 
 KIND = "dataops.import"
@@ -397,6 +397,41 @@ def import_configure(
     run.mode, run.key = mode, key if mode != ImportMode.CREATE else ""
     run.save(update_fields=["mapping", "mode", "key"])
     return run
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+def template_save(*, actor: User, run: ImportRun, name: str) -> ImportTemplate:
+    """Keep the run's mapping under `name`, by header text, for files of the same layout."""
+
+    _own(actor, run)
+    name = normalize.text(name)
+    if not name:
+        raise _refuse("template", _("Give the template a name."), "required")
+    if len(name) > 100:
+        raise _refuse("template", _("At most %(n)d characters.") % {"n": 100}, "max_length")
+    by_header = {run.headers[int(column)]: field for column, field in run.mapping.items()}
+    template, _made = ImportTemplate.objects.update_or_create(
+        object_type=run.object_type,
+        name=name,
+        defaults={"mapping": by_header, "created_by": actor},
+    )
+    return template
+
+
+def templates_for(object_type: str):
+
+    return ImportTemplate.objects.filter(object_type=object_type).order_by("name")
+
+
+def template_mapping(run: ImportRun, template) -> dict[str, str]:
+    """The template's mapping for this file's columns (by header text; others left out)."""
+    return {
+        str(index): template.mapping[header]
+        for index, header in enumerate(run.headers)
+        if header in template.mapping
+    }
 
 
 # --- rows --------------------------------------------------------------------------------------

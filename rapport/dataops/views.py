@@ -152,6 +152,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _own_run(request, pk)
     fields = importing.fields_for(request.user, run.object_type)
     error_messages: list[str] = []
+    templates = list(importing.templates_for(run.object_type))
+    chosen = next((t for t in templates if str(t.pk) == request.GET.get("template")), None)
+    if chosen is not None and run.state == ImportState.UPLOADED and request.method != "POST":
+        run.mapping = importing.template_mapping(run, chosen)
     if request.method == "POST" and run.state == ImportState.UPLOADED:
         mapping = {
             str(index): request.POST.get(f"column_{index}", "") for index in range(len(run.headers))
@@ -164,6 +168,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 mode=request.POST.get("mode", ImportMode.CREATE),
                 key=request.POST.get("key", ""),
             )
+            if request.POST.get("template_name", "").strip():
+                importing.template_save(
+                    actor=request.user, run=run, name=request.POST["template_name"]
+                )
         except ValidationError as problem:
             error_messages = problem.messages
             run.mapping = {key: value for key, value in mapping.items() if value}
@@ -202,6 +210,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "fields": [(name, spec.label) for name, spec in fields.items()],
             "keys": [(name, fields[name].label) for name in importing.KEYS[run.object_type]],
             "modes": ImportMode.choices,
+            "templates": templates,
+            "chosen_template": chosen,
             "preview_rows": preview_rows,
             "error_messages": error_messages,
             "earlier": importing.earlier_imports(run),

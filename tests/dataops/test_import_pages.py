@@ -94,3 +94,28 @@ def test_upload_errors_and_access(org):
     run = ImportRun.objects.get()
     manager = signed_in(org["sales_manager"])
     assert manager.get(reverse("dataops:import_detail", args=[run.pk])).status_code == 404
+
+
+def test_mapping_saved_as_a_template_and_reused(org):
+    client = signed_in(org["admin"])
+    data = "单位,地点\n甲公司,杭州\n".encode()
+    for name in ("first.csv", "second.csv"):
+        client.post(
+            reverse("dataops:import_list"),
+            {"type": "customers.account", "file": SimpleUploadedFile(name, data)},
+        )
+    first, second = ImportRun.objects.order_by("id")
+    url = reverse("dataops:import_detail", args=[first.pk])
+    client.post(
+        url,
+        {"column_0": "name", "column_1": "city", "mode": "create", "template_name": "分公司名单"},
+    )
+    from rapport.dataops.models import ImportTemplate
+
+    template = ImportTemplate.objects.get(name="分公司名单")
+    assert template.mapping == {"单位": "name", "地点": "city"}
+    page = client.get(
+        reverse("dataops:import_detail", args=[second.pk]), {"template": template.pk}
+    ).content.decode()
+    assert 'data-testid="import-templates"' in page
+    assert '<option value="city" selected>' in page
