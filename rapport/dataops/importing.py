@@ -43,6 +43,7 @@ from rapport.core import jobs, normalize, trail
 from rapport.core.customfields import values as custom_values
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.core.models import Job
+from rapport.core.search import receivers as search_receivers
 from rapport.core.search import text as search_text
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, ContactIdentifier, IdentifierKind
@@ -770,7 +771,7 @@ def import_execute(job: Job) -> Job:
         nonlocal after
         hashes = [_fingerprint(run, cells) for _n, cells in batch]
         before_runs = _imported_before(run, hashes)
-        with transaction.atomic():
+        with search_receivers.deferred(), transaction.atomic():
             rows = []
             for (number, cells), digest in zip(batch, hashes, strict=True):
                 if digest in before_runs:

@@ -277,3 +277,14 @@ def test_importing_needs_the_import_grant(org):
         importing.import_create(
             actor=org["rep_east"], object_type=ACCOUNT, upload=upload(b"name\nx\n")
         )
+
+
+def test_imported_records_are_searchable(org, django_capture_on_commit_callbacks):
+    from rapport.core import search as search_index
+
+    admin = org["admin"]
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(admin, CONTACT, csv_bytes([["姓名", "邮箱"], ["欧阳娜娜", "oy@x.example"]]))
+    results = search_index.search(admin, "欧阳", limit=5)
+    titles = [hit.title for group in results.groups for hit in group.hits]
+    assert "欧阳娜娜" in titles
