@@ -162,6 +162,35 @@ def cells(user, object_type: str, columns: list[Column], record) -> list[SafeStr
     return rendered
 
 
+def _plain(value: Any) -> Any:
+    if value is None or value == []:
+        return ""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def plain_cells(user, object_type: str, columns: list[Column], record) -> list[Any]:
+    """The cells of one row as plain values for a file (exports): field rules applied,
+    lists joined, dates in the user's time zone, numbers as numbers."""
+    rules = policy.field_rules(user, object_type)
+    values = []
+    for column in columns:
+        value = column.value(record)
+        if any(rules.get(name) == FieldRule.Rule.MASKED for name in column.fields):
+            value = policy.mask_value(value)
+        values.append(_plain(value))
+    return values
+
+
 # --- the standard columns ----------------------------------------------------------------------
 
 

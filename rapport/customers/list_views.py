@@ -10,6 +10,7 @@ own address, whose query string is the state being saved).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -33,8 +34,8 @@ from rapport.identity.models import Action, FieldRule, SavedView, Team, User
 
 from . import columns as list_columns
 from . import options as account_options
-from .filtering import apply_filter
 from .forms import SORT_ORDERING, AccountFilterForm, ContactFilterForm, ListFilterForm
+from .listing import filtered_records
 from .models import Account, Contact
 
 PAGE_SIZE = 50
@@ -61,18 +62,6 @@ class SaveViewForm(TablerForm):
         self.fields["team"].queryset = (
             Team.objects.filter(Q(members=user) | Q(lead=user)).distinct().order_by("name")
         )
-
-
-def _mentions(tree: Any, field: str) -> bool:
-    if not isinstance(tree, dict):
-        return False
-    if "field" in tree:
-        return tree.get("field") == field
-    return any(
-        _mentions(part, field)
-        for parts in tree.values()
-        for part in (parts if isinstance(parts, list) else [parts])
-    )
 
 
 def builder_state(tree: dict) -> dict | None:
@@ -320,31 +309,16 @@ def _record_list(
             data.setlist(
                 name, [str(item) for item in value] if isinstance(value, list) else [str(value)]
             )
-    filters = form_class(data)
     offered = list_columns.columns_for(user, object_type)
     shown = list_columns.chosen(offered, _column_keys(request, object_type, view))
-
-    filter_text = (filters.value("filter") or "").strip()
-    if filters.is_bound and "filter" in filters.errors:  # longer than the language allows
-        filter_text = str(data.get("filter", ""))
-    filter_error = " ".join(filters.errors.get("filter", []))
-    tree = None
-    if filter_text and not filter_error:
-        try:
-            tree = filterlang.parse(filter_text)
-        except ValidationError as error:
-            filter_error = " ".join(error.messages)
-        else:
-            filters.active_by_default = not _mentions(tree, "is_active")
-    records = filters.apply(model.objects.restrict(user, Action.VIEW), user)
-    if tree is not None:
-        try:
-            records = apply_filter(records, user, object_type, tree)
-        except ValidationError as error:
-            filter_error = " ".join(error.messages)
-    if filter_error:
-        records = records.none()
-    records = list_columns.prepare(records, user, object_type, shown)
+    listed = filtered_records(user, model, form_class, data)
+    filters, tree, filter_text, filter_error = (
+        listed.filters,
+        listed.tree,
+        listed.filter_text,
+        listed.filter_error,
+    )
+    records = list_columns.prepare(listed.records, user, object_type, shown)
 
     state = {
         "filter": filter_text,
@@ -412,6 +386,8 @@ def _record_list(
             "stages": account_options.choices("lifecycle_stage"),
             "can_add": policy.has_grant(user, object_type, Action.ADD),
             "can_import": policy.has_grant(user, object_type, Action.IMPORT),
+            "can_export": policy.has_grant(user, object_type, Action.EXPORT),
+            "export_state": json.dumps(state, ensure_ascii=False),
             "can_tag": can_tag,
             "can_assign": can_assign,
             "can_stage": can_stage,

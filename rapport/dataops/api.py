@@ -19,7 +19,7 @@ from rapport.core.errors import NotFound
 from rapport.identity import policy
 from rapport.identity.api.base import APIView, GenericViewSet, SignedIn
 
-from . import importing, scan, selectors, services
+from . import exporting, importing, scan, selectors, services
 from .models import DuplicatePair, ImportMode, ImportRun
 
 
@@ -320,3 +320,73 @@ class ImportViewSet(GenericViewSet):
     def rollback(self, request, pk=None):
         run = importing.import_rollback(actor=request.user, run=self._run(pk))
         return Response(ImportRunSerializer(run).data)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+class ExportInputSerializer(StrictInputSerializer):
+    type = serializers.ChoiceField(choices=sorted(exporting.MODELS))
+    format = serializers.ChoiceField(choices=exporting.FORMATS, default="csv")
+    filter = serializers.CharField(
+        required=False, allow_blank=True, help_text="Filter language, as in ?filter= of the list."
+    )
+    sort = serializers.CharField(required=False, allow_blank=True)
+    columns = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Column keys; default: the list's default columns.",
+    )
+    params = serializers.DictField(
+        required=False, help_text="Quick filters of the list page (tier, owner …)."
+    )
+
+
+class ExportView(APIView):
+    """Export a list (its filter, sort and columns) to CSV or XLSX as a job; download the
+    file from /api/v1/exports/{job}/download/ when the job has succeeded. Needs the export
+    grant; restricted and field-masked like the list; audited."""
+
+    permission_classes = [SignedIn]
+
+    @extend_schema(
+        operation_id="exports_create",
+        request=ExportInputSerializer,
+        responses={202: JobRefSerializer, **error_responses(400, 401, 403, 415)},
+    )
+    def post(self, request):
+        from . import tasks
+
+        values = parse(ExportInputSerializer, request)
+        job = exporting.export_start(
+            actor=request.user,
+            object_type=values.pop("type"),
+            file_format=values.pop("format"),
+            state=values,
+        )
+        transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
+        return Response({"id": job.pk, "state": job.state}, status=202)
+
+
+class ExportDownloadView(APIView):
+    """The finished export's file (its owner only; audited)."""
+
+    permission_classes = [SignedIn]
+
+    @extend_schema(
+        operation_id="exports_download",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            **error_responses(400, 401, 404),
+        },
+    )
+    def get(self, request, pk: int):
+        from django.http import FileResponse
+
+        from rapport.core.models import Job
+
+        job = Job.objects.filter(pk=pk).first()
+        if job is None:
+            raise NotFound()
+        path = exporting.export_file(actor=request.user, job=job)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

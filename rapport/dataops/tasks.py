@@ -26,3 +26,16 @@ def import_execute(job_id: int) -> str:
     if job is None or job.is_finished:
         return "missing"
     return importing.import_execute(job).state
+
+
+@shared_task(name="dataops.export_execute")
+def export_execute(job_id: int) -> str:
+    """Write (or resume) an export file."""
+    from rapport.core.models import Job
+
+    from . import exporting
+
+    job = Job.objects.filter(pk=job_id, kind=exporting.KIND).first()
+    if job is None or job.is_finished:
+        return "missing"
+    return exporting.export_execute(job).state

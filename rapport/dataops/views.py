@@ -263,3 +263,68 @@ def import_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The import was rolled back."))
     return redirect("dataops:import_detail", pk=run.pk)
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def export_start(request: HttpRequest) -> HttpResponse:
+    """Export the list the user is looking at (its state posted by the list page)."""
+    import json
+
+    from . import exporting, tasks
+
+    object_type = request.POST.get("type", "")
+    try:
+        state = json.loads(request.POST.get("state") or "{}")
+    except json.JSONDecodeError:
+        state = {}
+    back = request.META.get("HTTP_REFERER") or reverse("web:home")
+    try:
+        job = exporting.export_start(
+            actor=request.user,
+            object_type=object_type,
+            state=state if isinstance(state, dict) else {},
+            file_format=request.POST.get("format", "csv"),
+        )
+    except ValidationError as problem:
+        messages.error(request, " ".join(problem.messages))
+        return redirect(back)
+    except errors.PermissionDenied:
+        raise PermissionDenied from None
+    transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
+    return redirect("dataops:export_detail", pk=job.pk)
+
+
+def _own_export(request: HttpRequest, pk: int) -> Job:
+    from . import exporting
+
+    job = Job.objects.filter(pk=pk, kind=exporting.KIND, created_by=request.user).first()
+    if job is None:
+        raise Http404()
+    return job
+
+
+@login_required
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _own_export(request, pk)
+    return render(request, "dataops/export_detail.html", {"job": job})
+
+
+@login_required
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.http import FileResponse
+
+    from . import exporting
+
+    job = _own_export(request, pk)
+    try:
+        path = exporting.export_file(actor=request.user, job=job)
+    except ValidationError as problem:
+        messages.error(request, " ".join(problem.messages))
+        return redirect("dataops:export_detail", pk=job.pk)
+    except errors.NotFound as error:
+        raise Http404() from error
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)

@@ -447,9 +447,7 @@ def _check_writable(actor: User, values: dict[str, Any]) -> None:
     from rapport.core.customfields.values import check_writable
 
     standard = {name: value for name, value in values.items() if name != "custom"}
-    locked = set(standard) - set(
-        policy.writable_fields(actor, Interaction.security_type, standard)
-    )
+    locked = set(standard) - set(policy.writable_fields(actor, Interaction.security_type, standard))
     if locked:
         raise ValidationError(
             {
