@@ -65,3 +65,27 @@ def test_import_a_messy_file(org, new_page, eager, tmp_path, language, width):
         page.get_by_test_id("failed-rows").click()
     content = download.value.path().read_bytes().decode("utf-8-sig")
     assert "上海" in content and "错误" in content
+
+
+@pytest.mark.parametrize(("language", "width"), [("zh-hans", 390), ("en", 1280)])
+def test_export_the_filtered_list(org, new_page, eager, language, width):
+    from rapport.customers import services
+
+    user = org["admin"]
+    user.language = language
+    user.save()
+    services.account_create(actor=user, name="甲公司", tier="A")
+    services.account_create(actor=user, name="乙公司", tier="C")
+    page = new_page(language=language, width=width, height=1000)
+    _login(page, user.username)
+    page.goto("/customers/accounts/?tier=A")
+    screenshot(page, f"account-list-actions-{language}-{width}")
+    form = page.get_by_test_id("export-form")
+    form.locator("select[name=format]").select_option("csv")
+    with page.expect_navigation():
+        page.get_by_test_id("export").click()
+    page.reload()
+    with page.expect_download() as download:
+        page.get_by_test_id("export-download").click()
+    content = download.value.path().read_bytes().decode("utf-8-sig")
+    assert "甲公司" in content and "乙公司" not in content and user.username in content
