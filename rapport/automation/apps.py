@@ -22,11 +22,12 @@ class AutomationConfig(AppConfig):
         from rapport.core.notifications import registry as notification_registry
         from rapport.identity import policy
 
-        from . import actions, approval_panels, customers, engine, identity, panels
+        from . import actions, approval_panels, customers, engine, exports, identity, panels
 
         policy.register("automation.rule", label=_("automation rules"), actions=["manage"])
         customers.register()
         identity.register()
+        exports.register()
         panels.register()
         approval_panels.register()
         actions.register_builtin()

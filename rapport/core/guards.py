@@ -17,6 +17,11 @@ engine registers itself here when it loads:
 
 While the approval is pending the request is locked (`core.locks`): nobody decides it
 directly. Without a registered engine (or without a process for the type) nothing waits.
+
+The app that owns a guarded action may register what to do when its approval ends
+(`register_action(type, handler)`); the approval engine calls `decided(...)`, which hands
+the outcome to it — so the engine never imports the app (exports: start the job, or
+cancel it).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ Submit = Callable[..., bool]
 Outcome = Callable[[Any], "str | None"]
 
 _engine: dict[str, Any] = {}
+_actions: dict[str, Callable[..., Any]] = {}
 
 
 def register(*, submit: Submit, outcome: Outcome) -> None:
@@ -52,3 +58,15 @@ def outcome(record: Any) -> str | None:
     if finished is None:
         return None
     return finished(record)
+
+
+def register_action(object_type: str, handler: Callable[..., Any]) -> None:
+    """`handler(record, actor=…, approved=…, comment=…)` runs when an approval of a pending
+    `object_type` request ends (in the deciding transaction)."""
+    _actions[object_type] = handler
+
+
+def decided(object_type: str, record: Any, *, actor: Any, approved: bool, comment: str) -> None:
+    handler = _actions.get(object_type)
+    if handler is not None:
+        handler(record, actor=actor, approved=approved, comment=comment)

@@ -364,7 +364,8 @@ class ExportView(APIView):
             file_format=values.pop("format"),
             state=values,
         )
-        transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
+        if not exporting.waiting(job):  # else it runs once its approval ends
+            transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
         return Response({"id": job.pk, "state": job.state}, status=202)
 
 

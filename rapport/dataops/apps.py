@@ -8,12 +8,13 @@ class DataopsConfig(AppConfig):
     verbose_name = _("Data operations")
 
     def ready(self) -> None:
-        from rapport.core import duplicates
+        from rapport.core import duplicates, guards
         from rapport.customers.models import Account, Contact
         from rapport.identity import policy
 
-        from . import matching
+        from . import exporting, matching
 
         duplicates.register(Account.security_type, matching.find_accounts)
         duplicates.register(Contact.security_type, matching.find_contacts)
+        guards.register_action(exporting.KIND, exporting.on_approval)
         policy.register("dataops.duplicate", label=_("duplicate scans"), actions=["manage"])

@@ -31,7 +31,7 @@ from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from rapport.core import jobs, trail
+from rapport.core import guards, jobs, locks, trail
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.core.models import Job
 from rapport.customers import columns as list_columns
@@ -116,7 +116,24 @@ def export_start(
                 "language": translation.get_language(),
             },
         )
+        # an approval process for exports may have to agree first (`core.guards`)
+        guards.submit(job, actor=actor)
     return job
+
+
+def on_approval(job: Job, *, actor, approved: bool, comment: str) -> None:
+    """An export's approval ended: send it to the worker, or cancel it."""
+    if approved:
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
+    else:
+        jobs.job_cancel(actor=actor, job=job)
+
+
+def waiting(job: Job) -> str:
+    """Why the export waits (an approval is pending), or ""."""
+    return locks.lock_reason(job) or ""
 
 
 def _path(job: Job) -> Path:
@@ -134,7 +151,11 @@ def watermark(actor: User, when) -> str:
 
 
 def export_execute(job: Job) -> Job:
-    """Write (or resume) the export file; finish the job; audit the export."""
+    """Write (or resume) the export file; finish the job; audit the export. Refused while
+    an approval is pending; a rejected one cancelled the job."""
+    locks.ensure_unlocked(job)
+    if guards.outcome(job) == guards.REJECTED or job.state == Job.State.CANCELLED:
+        raise _refuse("job", _("This export was not approved."), "rejected")
     actor = job.created_by
     object_type = job.params["type"]
     model, form_class = MODELS[object_type]

@@ -294,7 +294,10 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     except errors.PermissionDenied:
         raise PermissionDenied from None
-    transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
+    if exporting.waiting(job):
+        messages.info(request, _("The export waits for approval; you will be told the outcome."))
+    else:
+        transaction.on_commit(lambda: tasks.export_execute.delay(job.pk))
     return redirect("dataops:export_detail", pk=job.pk)
 
 
@@ -309,8 +312,12 @@ def _own_export(request: HttpRequest, pk: int) -> Job:
 
 @login_required
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from . import exporting
+
     job = _own_export(request, pk)
-    return render(request, "dataops/export_detail.html", {"job": job})
+    return render(
+        request, "dataops/export_detail.html", {"job": job, "waiting": exporting.waiting(job)}
+    )
 
 
 @login_required

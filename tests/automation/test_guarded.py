@@ -239,3 +239,61 @@ def test_process_designer_offers_new_accounts_with_their_fields(org):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Role asked for" in body and "Asked by" in body
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def export_process(org):
+    return approvals.process_create(
+        actor=org["admin"],
+        object_type="dataops.export",
+        name="大批量导出审批",
+        name_en="Large exports",
+        condition={"field": "total", "op": ">=", "value": 2},
+        steps=[{"number": 1, "name": "审计", "approver_kind": "user", "user": org["auditor"].pk}],
+    )
+
+
+def test_a_large_export_waits_for_approval_and_runs_when_approved(
+    org, export_process, django_capture_on_commit_callbacks, settings
+):
+    from rapport.celery import app
+    from rapport.core.models import Job
+    from rapport.customers import services as customer_services
+    from rapport.dataops import exporting
+
+    for name in ("甲公司", "乙公司"):
+        customer_services.account_create(actor=org["admin"], name=name)
+    job = exporting.export_start(actor=org["admin"], object_type="customers.account", state={})
+    assert exporting.waiting(job)  # locked until the approval ends
+    with pytest.raises(ValidationError):
+        exporting.export_execute(job)  # not while it waits
+    approval = ApprovalRequest.objects.get(object_type="dataops.export", object_id=job.pk)
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            decide(approval, org["auditor"])
+    finally:
+        app.conf.task_always_eager = previous
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED and job.result["rows"] == 2
+
+
+def test_a_rejected_export_is_cancelled_and_a_small_one_needs_no_approval(org, export_process):
+    from rapport.core.models import Job
+    from rapport.customers import services as customer_services
+    from rapport.dataops import exporting
+
+    customer_services.account_create(actor=org["admin"], name="甲公司")
+    small = exporting.export_start(actor=org["admin"], object_type="customers.account", state={})
+    assert exporting.waiting(small) == ""
+    customer_services.account_create(actor=org["admin"], name="乙公司")
+    large = exporting.export_start(actor=org["admin"], object_type="customers.account", state={})
+    approval = ApprovalRequest.objects.get(object_type="dataops.export", object_id=large.pk)
+    decide(approval, org["auditor"], approve=False, comment="数据量太大")
+    large.refresh_from_db()
+    assert large.state == Job.State.CANCELLED
+    with pytest.raises(ValidationError):
+        exporting.export_execute(large)
