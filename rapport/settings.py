@@ -33,6 +33,9 @@ DEBUG = env_bool("RAPPORT_DEBUG", False)
 SECRET_KEY = os.environ.get("RAPPORT_SECRET_KEY", INSECURE_DEFAULT_SECRET)
 # Key of the blind index (phones and e-mails in the search index); default: from SECRET_KEY.
 RAPPORT_BLIND_INDEX_KEY = os.environ.get("RAPPORT_BLIND_INDEX_KEY", "")
+# Backups (rapport backup / the nightly job): where they are written and how many are kept.
+BACKUP_ROOT = Path(os.environ.get("RAPPORT_BACKUP_DIR", VAR_DIR / "backups"))
+BACKUP_KEEP = env_int("RAPPORT_BACKUP_KEEP", 14)
 # Store traditional Chinese as simplified on every write (rapport.core.normalize).
 NORMALIZE_TRADITIONAL = env_bool("RAPPORT_NORMALIZE_T2S", False)
 # Key ring of the fields encrypted at rest: "id:base64key,…", the first encrypts (see

@@ -18,3 +18,4 @@ class DataopsConfig(AppConfig):
         duplicates.register(Contact.security_type, matching.find_contacts)
         guards.register_action(exporting.KIND, exporting.on_approval)
         policy.register("dataops.duplicate", label=_("duplicate scans"), actions=["manage"])
+        policy.register("dataops.backup", label=_("backups"), actions=["manage"])

@@ -154,3 +154,35 @@ class ImportTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BackupRecord(models.Model):
+    """One backup archive (database and attachments) and what its verification found."""
+
+    class State(models.TextChoices):
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    file_name = models.CharField(_("file"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    vendor = models.CharField(_("database"), max_length=20)
+    counts = models.JSONField(default=dict)
+    state = models.CharField(_("state"), max_length=10, choices=State)
+    message = models.TextField(_("message"), blank=True)
+    verified = models.BooleanField(_("verified"), default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verify_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    pruned_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("backup")
+        verbose_name_plural = _("backups")
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -39,3 +39,14 @@ def export_execute(job_id: int) -> str:
     if job is None or job.is_finished:
         return "missing"
     return exporting.export_execute(job).state
+
+
+@shared_task(name="dataops.backup")
+def backup_now(user_id: int | None = None) -> str:
+    """Write, verify and prune backups (the nightly schedule, or "Back up now")."""
+    from rapport.identity.models import User
+
+    from . import backup
+
+    actor = User.objects.filter(pk=user_id).first() if user_id else None
+    return backup.backup_create(actor=actor).file_name

@@ -11,6 +11,7 @@ urlpatterns = [
     path("data/exports/", views.export_start, name="export_start"),
     path("data/exports/<int:pk>/", views.export_detail, name="export_detail"),
     path("data/exports/<int:pk>/download/", views.export_download, name="export_download"),
+    path("data/backups/", views.backup_list, name="backup_list"),
     path("data/imports/", views.import_list, name="import_list"),
     path("data/imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("data/imports/<int:pk>/start/", views.import_start, name="import_start"),

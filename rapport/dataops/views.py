@@ -335,3 +335,33 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     except errors.NotFound as error:
         raise Http404() from error
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+# --- backups -----------------------------------------------------------------------------------
+
+
+@login_required
+def backup_list(request: HttpRequest) -> HttpResponse:
+    from .models import BackupRecord
+
+    if not policy.has_grant(request.user, "dataops.backup", "manage"):
+        raise PermissionDenied
+    if request.method == "POST":
+        from . import tasks
+
+        transaction.on_commit(lambda: tasks.backup_now.delay(request.user.pk))
+        messages.success(
+            request, _("A backup has started; it appears here when it is written and verified.")
+        )
+        return redirect("dataops:backup_list")
+    from django.conf import settings as django_settings
+
+    return render(
+        request,
+        "dataops/backup_list.html",
+        {
+            "backups": BackupRecord.objects.select_related("created_by")[:100],
+            "folder": django_settings.BACKUP_ROOT,
+            "keep": django_settings.BACKUP_KEEP,
+        },
+    )

@@ -16,6 +16,7 @@ INTERACTION = "customers.interaction"
 ACCOUNT_OPTION = "customers.accountoption"
 AUTOMATION_RULE = "automation.rule"
 DUPLICATE_SCAN = "dataops.duplicate"
+BACKUP = "dataops.backup"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -71,6 +72,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (ACCOUNT_OPTION, "manage", "all"),
         (AUTOMATION_RULE, "manage", "all"),
         (DUPLICATE_SCAN, "manage", "all"),
+        (BACKUP, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
