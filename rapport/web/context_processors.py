@@ -22,5 +22,6 @@ def navigation(request):
             "audit": policy.has_grant(user, "audit.event", "view"),
             "alerts": policy.has_grant(user, "audit.alert", "view"),
             "automation": policy.has_grant(user, "automation.rule", "manage"),
+            "backups": policy.has_grant(user, "dataops.backup", "manage"),
         },
     }
