@@ -356,11 +356,20 @@ def backup_list(request: HttpRequest) -> HttpResponse:
         return redirect("dataops:backup_list")
     from django.conf import settings as django_settings
 
+    labels = {
+        "accounts": _("Accounts"),
+        "contacts": _("Contacts"),
+        "interactions": _("Interactions"),
+        "users": _("Users"),
+    }
+    backups = list(BackupRecord.objects.select_related("created_by")[:100])
+    for item in backups:
+        item.count_items = [(labels.get(name, name), n) for name, n in (item.counts or {}).items()]
     return render(
         request,
         "dataops/backup_list.html",
         {
-            "backups": BackupRecord.objects.select_related("created_by")[:100],
+            "backups": backups,
             "folder": django_settings.BACKUP_ROOT,
             "keep": django_settings.BACKUP_KEEP,
         },

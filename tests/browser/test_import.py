@@ -89,3 +89,22 @@ def test_export_the_filtered_list(org, new_page, eager, language, width):
         page.get_by_test_id("export-download").click()
     content = download.value.path().read_bytes().decode("utf-8-sig")
     assert "甲公司" in content and "乙公司" not in content and user.username in content
+
+
+@pytest.mark.parametrize(("language", "width"), [("zh-hans", 390)])
+def test_back_up_now_from_administration(org, new_page, eager, settings, tmp_path, language, width):
+    settings.BACKUP_ROOT = tmp_path / "backups"
+    user = org["admin"]
+    user.language = language
+    user.save()
+    page = new_page(language=language, width=width, height=900)
+    _login(page, user.username)
+    page.goto("/admin/users/")
+    with page.expect_navigation():
+        page.get_by_test_id("admin-tab-backups").click()
+    with page.expect_navigation():
+        page.get_by_test_id("backup-now").click()
+    page.reload()
+    table = page.get_by_test_id("backups").inner_text()
+    assert "rapport-" in table
+    screenshot(page, f"backups-{language}-{width}")
