@@ -31,15 +31,31 @@ from django.utils.translation import gettext as _
 # --- text ------------------------------------------------------------------------------------
 
 # U+FF01..U+FF5E are the full-width forms of ASCII 0x21..0x7E; U+3000 is the ideographic space.
-_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+# The full-width marks Chinese prose is written with stay as they are (a body reading
+# "没接，稍后再打" keeps its comma; 华为技术（深圳）有限公司 its official brackets); letters,
+# digits, spaces and the other symbols become half-width.
+CHINESE_PUNCTUATION = "！（），：；？"
+_WIDTH = {
+    code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in CHINESE_PUNCTUATION
+}
 _WIDTH[0x3000] = 0x20
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACES = re.compile(r"\s+")
 
 
 def half_width(value: str) -> str:
-    """Full-width ASCII letters, digits, punctuation and spaces → their half-width forms."""
+    """Full-width letters, digits, symbols and spaces → their half-width forms (Chinese
+    punctuation kept)."""
     return value.translate(_WIDTH)
+
+
+def identifier(value: object) -> str:
+    """A phone number, e-mail, code or address typed in any width: everything half-width
+    (NFKC), spaces folded, trimmed — for values that are never prose."""
+    if value is None:
+        return ""
+    folded = unicodedata.normalize("NFKC", str(value)).translate(_ZERO_WIDTH)
+    return _SPACES.sub(" ", folded).strip()
 
 
 def traditional_enabled() -> bool:

@@ -24,7 +24,7 @@ def uscc_check_char(first17: str) -> str:
 
 def normalize_credit_code(value: str) -> str:
     """Upper-cased, trimmed unified social credit code, or a ValidationError saying what is wrong."""
-    code = normalize.text(value).upper().replace(" ", "")
+    code = normalize.identifier(value).upper().replace(" ", "")
     if not code:
         return ""
     if len(code) != 18:
@@ -52,7 +52,7 @@ def normalize_credit_code(value: str) -> str:
 
 def normalize_phone(value: str, region: str = "CN") -> str:
     """E.164 form (+8613812345678), or a ValidationError if the number cannot be understood."""
-    text = normalize.text(value)
+    text = normalize.identifier(value)
     if not text:
         return ""
     try:
@@ -70,7 +70,7 @@ def normalize_phone(value: str, region: str = "CN") -> str:
 
 
 def normalize_email(value: str) -> str:
-    text = normalize.text(value)
+    text = normalize.identifier(value)
     if not text:
         return ""
     try:
@@ -84,7 +84,7 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_website(value: str) -> str:
-    text = normalize.text(value)
+    text = normalize.identifier(value)
     if not text:
         return ""
     if "://" not in text:
@@ -112,7 +112,7 @@ def normalize_id_number(value: str) -> str:
     and birth date verified; or a ValidationError saying what is wrong."""
     import datetime
 
-    text = normalize.text(value).upper().replace(" ", "")
+    text = normalize.identifier(value).upper().replace(" ", "")
     if not text:
         return ""
     if len(text) != 18 or not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):

@@ -285,7 +285,7 @@ class ImportViewSet(GenericViewSet):
         return Response(ImportRunSerializer(run).data)
 
     @extend_schema(responses={200: PreviewRowSerializer(many=True), **error_responses(401, 404)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def preview(self, request, pk=None):
         rows = importing.preview(request.user, self._run(pk))
         return Response(PreviewRowSerializer(rows, many=True).data)

@@ -565,7 +565,7 @@ def _key_value(run: ImportRun, cells: list[str]) -> str:
         return ""
     first = raw
     if run.key in ("phones", "emails"):
-        for separator in ("、", ";", "\n"):
+        for separator in ("、", ";", "\n", "，", "；"):
             first = normalize.half_width(first).replace(separator, ",")
         first = first.split(",")[0]
     normalizer = {

@@ -72,7 +72,7 @@ def _many(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         value = normalize.half_width(value)
-        for separator in (",", ";", "、"):
+        for separator in (",", ";", "、", "，", "；"):
             value = value.replace(separator, "\n")
         return [item for item in value.splitlines() if item.strip()]
     return [str(item) for item in value if str(item).strip()]

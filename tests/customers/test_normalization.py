@@ -23,7 +23,7 @@ def test_account_values_are_normalized_by_the_service(org):
         address="南山区  科技园\u200b",
     )
     account.refresh_from_db()
-    assert account.name == "华信科技(深圳)有限公司"
+    assert account.name == "华信科技（深圳）有限公司"  # official brackets kept
     assert account.short_name == "HX 科技"
     assert account.province == "广东省"
     assert account.city == "深圳市"

@@ -152,7 +152,7 @@ def _one(field: CustomField, value: Any) -> Any:
             raise ValidationError(_("Choose an active user."), code="inactive")
         return user_id
     if kind == FieldType.URL:
-        text = normalize.text(value)
+        text = normalize.identifier(value)
         if "://" not in text:
             text = f"https://{text}"
         try:
@@ -161,7 +161,7 @@ def _one(field: CustomField, value: Any) -> Any:
             raise ValidationError(_("Enter a web address."), code="invalid_url") from None
         return text
     if kind == FieldType.EMAIL:
-        text = normalize.text(value)
+        text = normalize.identifier(value)
         try:
             validate_email(text)
         except ValidationError:
@@ -172,7 +172,7 @@ def _one(field: CustomField, value: Any) -> Any:
         return f"{local}@{domain.lower()}"
     if kind == FieldType.PHONE:
         try:
-            number = phonenumbers.parse(normalize.text(value), "CN")
+            number = phonenumbers.parse(normalize.identifier(value), "CN")
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_possible_number(number):

@@ -343,7 +343,7 @@ def _clean_contact(
             raw = cleaned[field] or []
             if isinstance(raw, str):
                 raw = normalize.half_width(raw)
-                for separator in (",", ";", "、"):
+                for separator in (",", ";", "、", "，", "；"):
                     raw = raw.replace(separator, "\n")
                 raw = raw.splitlines()
             normalized: list[str] = []
