@@ -771,7 +771,11 @@ def import_execute(job: Job) -> Job:
         nonlocal after
         hashes = [_fingerprint(run, cells) for _n, cells in batch]
         before_runs = _imported_before(run, hashes)
-        with search_receivers.deferred(), transaction.atomic():
+        with (
+            search_receivers.deferred(),
+            custom_values.remembered_definitions(),
+            transaction.atomic(),
+        ):
             rows = []
             for (number, cells), digest in zip(batch, hashes, strict=True):
                 if digest in before_runs:

@@ -288,3 +288,28 @@ def test_imported_records_are_searchable(org, django_capture_on_commit_callbacks
     results = search_index.search(admin, "欧阳", limit=5)
     titles = [hit.title for group in results.groups for hit in group.hits]
     assert "欧阳娜娜" in titles
+
+
+def test_custom_fields_import_by_their_labels(org, django_assert_num_queries):
+    from rapport.core.customfields import services as custom_fields
+    from rapport.core.customfields import values as custom_values
+
+    admin = org["admin"]
+    custom_fields.custom_field_create(
+        actor=admin,
+        object_type=ACCOUNT,
+        key="employees",
+        type="number",
+        label="员工人数",
+        label_en="Employees",
+    )
+    data = csv_bytes([["名称", "员工人数"], ["甲公司", "１２０"], ["乙公司", "很多"]])
+    run, _job = run_import(admin, ACCOUNT, data)
+    assert run.mapping == {"0": "name", "1": "cf.employees"}
+    assert Account.objects.get(name="甲公司").custom["employees"] == 120
+    failed = ImportRow.objects.get(run=run, number=3)
+    assert failed.outcome == "failed" and any("employees" in key for key in failed.errors)
+    # a batch reads the definitions once
+    with custom_values.remembered_definitions(), django_assert_num_queries(1):
+        custom_values.definitions(ACCOUNT)
+        custom_values.definitions(ACCOUNT)

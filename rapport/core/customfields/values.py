@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -24,11 +27,32 @@ TEXT_MAX = 255
 LONG_TEXT_MAX = 10000
 
 
+# Definitions read once per bulk batch (`remembered_definitions`), not once per record.
+_remembered: ContextVar[dict | None] = ContextVar("custom_field_definitions", default=None)
+
+
+@contextmanager
+def remembered_definitions() -> Iterator[None]:
+    """Inside, each type's definitions are read once and reused — for a bulk writer's
+    batch (an import's 200 rows, one transaction), where they cannot change meanwhile."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def definitions(object_type: str, *, active_only: bool = True) -> list[CustomField]:
+    remembered = _remembered.get()
+    if remembered is not None and (object_type, active_only) in remembered:
+        return list(remembered[(object_type, active_only)])
     fields = CustomField.objects.filter(object_type=object_type)
     if active_only:
         fields = fields.filter(is_active=True)
-    return list(fields.order_by("position", "id"))
+    found = list(fields.order_by("position", "id"))
+    if remembered is not None:
+        remembered[(object_type, active_only)] = found
+    return found
 
 
 def error_key(field: CustomField) -> str:
