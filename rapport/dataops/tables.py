@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
@@ -33,9 +33,8 @@ class Table:
     headers: list[str]
     encoding: str
     kind: str  # "csv" | "xlsx"
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:  # pragma: no cover - set per instance
-        raise NotImplementedError
+    # rows() -> (row number in the file, cells) for every non-empty row after the header
+    rows: Callable[[], Iterator[tuple[int, list[str]]]]
 
 
 def _error(message: str, code: str) -> ValidationError:
@@ -172,7 +171,6 @@ def _with_header(rows, encoding: str, kind: str) -> Table:
             break
     if not headers:
         raise _error(_("The file has no header row."), "empty")
-    table = Table(headers=headers, encoding=encoding, kind=kind)
 
     def data_rows() -> Iterator[tuple[int, list[str]]]:
         for number, row in rows():
@@ -180,5 +178,4 @@ def _with_header(rows, encoding: str, kind: str) -> Table:
                 continue
             yield number, row
 
-    table.rows = data_rows  # type: ignore[method-assign]
-    return table
+    return Table(headers=headers, encoding=encoding, kind=kind, rows=data_rows)

@@ -36,25 +36,19 @@ from ..models import (
     MergeRecord,
 )
 from .records import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
     _set_active,
     account_update,
     contact_update,
 )
 
-ACCOUNT_MERGE_FIELDS = (
-    "name",
-    "short_name",
-    "credit_code",
-    "industry",
-    "province",
-    "city",
-    "address",
-    "phone",
-    "website",
-    "tier",
-    "lifecycle_stage",
-)
-CONTACT_MERGE_FIELDS = ("name", "title", "id_number")
+# The fields whose value the user picks: the record's own fields, less those merged
+# otherwise (custom fields: blanks filled; phones and e-mails: combined; accounts: links
+# move) and those that are not the customer's data (owner, parent, state).
+_NOT_PICKED = {"parent", "custom", "owner", "is_active", "phones", "emails", "accounts"}
+ACCOUNT_MERGE_FIELDS = tuple(name for name in ACCOUNT_FIELDS if name not in _NOT_PICKED)
+CONTACT_MERGE_FIELDS = tuple(name for name in CONTACT_FIELDS if name not in _NOT_PICKED)
 # Values a record holds alone (unique): cleared on the other record before the survivor takes it.
 UNIQUE_FIELDS = {"credit_code", "id_number"}
 SURVIVOR, OTHER = "survivor", "other"
