@@ -13,9 +13,9 @@ class AuditConfig(AppConfig):
         from rapport.core import trail
         from rapport.identity import policy
 
-        from .services import write_event
+        from .services import write_event, write_events
 
-        trail.register_writer(write_event)
+        trail.register_writer(write_event, many=write_events)
         post_migrate.connect(_ensure_defaults, sender=self)
         policy.register("audit.event", label=_("audit events"), actions=["view", "export"])
         policy.register("audit.alert", label=_("alerts"), actions=["view", "manage"])

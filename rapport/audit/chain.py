@@ -16,8 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.core import context
+from rapport.core.rows import insert_rows
 
 from .models import AuditEvent, ChainHead
+
+FIELDS = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
 
 HASHED_FIELDS = (
     "seq",
@@ -100,6 +103,48 @@ def append(
         event.save(force_insert=True)
         ChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
     return event
+
+
+def append_many(*, actor, action: str, items: list[dict[str, Any]], extra: dict) -> list[AuditEvent]:
+    """Append one event per item (object_type, object_id, object_repr, changes) with the same
+    actor, action and details: the hashes are chained in order, the rows inserted together and
+    the head moved once. The events come back without their row ids."""
+    request = context.current()
+    actor_id = actor.pk if actor is not None and getattr(actor, "pk", None) else None
+    actor_repr = (getattr(actor, "username", "") or "")[:150] if actor_id else ""
+    plain_extra = _plain_json(extra)
+    with transaction.atomic():
+        head = _head_for_update()
+        seq, prev = head.last_seq, head.last_hash
+        at = timezone.now()
+        created = []
+        for item in items:
+            seq += 1
+            event = AuditEvent(
+                seq=seq,
+                at=at,
+                actor_id=actor_id,
+                actor_repr=actor_repr,
+                action=action,
+                object_type=item["object_type"],
+                object_id=item["object_id"],
+                object_repr=item["object_repr"][:200],
+                changes=_plain_json(item["changes"]),
+                result=AuditEvent.Result.SUCCESS,
+                ip=request.ip,
+                user_agent=request.user_agent[:300],
+                channel=request.channel,
+                extra=plain_extra,
+                prev_hash=prev,
+            )
+            event.hash = prev = content_hash(prev, event_content(event))
+            created.append(event)
+        insert_rows(
+            AuditEvent,
+            [{f.attname: getattr(e, f.attname) for f in FIELDS} for e in created],
+        )
+        ChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return created
 
 
 @dataclass

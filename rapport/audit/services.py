@@ -44,6 +44,12 @@ def write_event(**fields) -> AuditEvent:
     return event
 
 
+def write_events(**fields) -> list[AuditEvent]:
+    created = chain.append_many(**fields)
+    transaction.on_commit(lambda: [evaluate_rules(event) for event in created])
+    return created
+
+
 def _rule(code: str) -> BehaviourRule | None:
     return BehaviourRule.objects.filter(code=code, enabled=True).first()
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from .context import current_cause
 from .models import OutboxMessage
+from .rows import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,42 @@ def emit(topic: str, payload: dict[str, Any]) -> OutboxMessage:
 
     transaction.on_commit(deliver)
     return message
+
+
+def emit_many(topic: str, payloads: list[dict[str, Any]]) -> list[OutboxMessage]:
+    """`emit` for many events on one topic (a bulk writer's records): one insert into the
+    outbox, and each event delivered in-process on commit, in order. The messages come back
+    without their row ids."""
+    cause = current_cause()
+    if cause is not None:
+        payloads = [p if "cause" in p else {**p, "cause": cause} for p in payloads]
+    messages = [
+        OutboxMessage(topic=topic, payload=payload, idempotency_key=uuid.uuid4().hex)
+        for payload in payloads
+    ]
+    insert_rows(
+        OutboxMessage,
+        [
+            {"topic": topic, "payload": m.payload, "idempotency_key": m.idempotency_key}
+            for m in messages
+        ],
+    )
+
+    def deliver() -> None:
+        handlers = [*_subscribers.get(topic, []), *_subscribers.get("*", [])]
+        for message in messages:
+            for handler in handlers:
+                try:
+                    if handler in _keyed:
+                        handler(topic, message.payload, message.idempotency_key)
+                    else:
+                        handler(topic, message.payload)
+                except Exception:  # one failing subscriber must not stop the others
+                    logger.exception("event subscriber failed for %s", topic)
+
+    if messages:
+        transaction.on_commit(deliver)
+    return messages
 
 
 def relay_outbox(*, batch_size: int = 200) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -61,7 +61,7 @@ from .models import ImportMode, ImportRow, ImportRun, ImportState, ImportTemplat
 from .tables import open_table
 
 KIND = "dataops.import"
-BATCH = 200
+BATCH = 1000
 PREVIEW_ROWS = 20
 MAX_UPLOAD_MB = getattr(settings, "IMPORT_MAX_MB", 200)
 ERROR_COLUMN = "错误 / Errors"
@@ -582,90 +582,71 @@ def _key_value(run: ImportRun, cells: list[str]) -> str:
     return value.lower() if run.key == "emails" else value
 
 
-def _existing(ctx: Context, value: str):
-    """The record the key finds (None), or a ValidationError when it finds several."""
+def _existing_many(ctx: Context, keys: list[str]) -> dict[str, Any]:
+    """{key: the record it finds, or a ValidationError when it finds several} for the keys
+    that find something — one query for a batch."""
     run = ctx.run
+    if not keys:
+        return {}
     model = MODELS[run.object_type]
-    visible = model.objects.restrict(ctx.actor, Action.CHANGE)
+    visible = model.objects.restrict(ctx.actor, Action.CHANGE).filter(is_active=True)
+    found: dict[str, list] = {}
     if model is Account:
-        found = list(visible.filter(**{run.key: value, "is_active": True})[:2])
+        for record in visible.filter(**{f"{run.key}__in": keys}):
+            found.setdefault(getattr(record, run.key), []).append(record)
     else:
         kind = {
             "emails": IdentifierKind.EMAIL,
             "phones": IdentifierKind.PHONE,
             "id_number": IdentifierKind.ID_NUMBER,
         }[run.key]
-        ids = ContactIdentifier.objects.filter(
-            kind=kind, blind=identifier_blind(kind, value)
-        ).values("contact_id")
-        found = list(visible.filter(pk__in=ids, is_active=True)[:2])
-    if len(found) > 1:
-        raise _refuse(
-            run.key, _("“%(value)s” matches more than one record.") % {"value": value}, "ambiguous"
-        )
-    return found[0] if found else None
-
-
-def _write(ctx: Context, number: int, cells: list[str]) -> tuple[str, Any, dict, dict]:
-    """(outcome, record id, errors, before) for one row, written in its own savepoint."""
-    run, actor = ctx.run, ctx.actor
-    model = MODELS[run.object_type]
-    try:
-        with transaction.atomic():
-            key, earlier = ctx.remember(number, cells)
-            if earlier is not None:
-                if run.key:
-                    label = capfirst(str(fields_for(actor, run.object_type)[run.key].label))
-                    message = _("The same %(field)s as row %(row)d of this file.") % {
-                        "field": label,
-                        "row": earlier,
-                    }
-                else:
-                    message = _("The same as row %(row)d of this file.") % {"row": earlier}
-                raise _refuse(run.key or "row", message, "duplicate_in_file")
-            values = _values(ctx, cells)
-            existing = _existing(ctx, key) if key else None
-            if run.mode == ImportMode.UPDATE and existing is None:
-                raise _refuse(
-                    run.key or "key", _("No record you may change has this key."), "not_found"
-                )
-            if existing is not None:
-                owner = values.pop("owner", None)
-                fields = [name for name in values if name != "custom"]
-                before = {name: _plain(getattr(existing, name, None)) for name in fields}
-                if model is Account:
-                    customer_services.account_update(actor=actor, account=existing, **values)
-                else:
-                    customer_services.contact_update(actor=actor, contact=existing, **values)
-                if owner is not None and owner.pk != existing.owner_id:
-                    before["owner"] = existing.owner_id
-                    customer_services.record_assign(actor=actor, record=existing, owner=owner)
-                existing.refresh_from_db()
-                changed = (
-                    any(before[name] != _plain(getattr(existing, name, None)) for name in fields)
-                    or "owner" in before
-                )
-                return (
-                    (
-                        RowOutcome.UPDATED
-                        if changed or values.get("custom")
-                        else RowOutcome.UNCHANGED
-                    ),
-                    existing.pk,
-                    {},
-                    before,
-                )
-            if run.mode == ImportMode.UPDATE:  # pragma: no cover - refused above
-                raise _refuse("key", _("No record you may change has this key."), "not_found")
-            owner = values.pop("owner", None)
-            create = (
-                customer_services.account_create
-                if model is Account
-                else customer_services.contact_create
+        by_blind = {identifier_blind(kind, key): key for key in keys}
+        pairs = list(
+            ContactIdentifier.objects.filter(kind=kind, blind__in=list(by_blind)).values_list(
+                "blind", "contact_id"
             )
-            record = create(actor=actor, owner=owner, **values)
-            return RowOutcome.CREATED, record.pk, {}, {}
-    except ValidationError as error:
+        )
+        records = visible.in_bulk([contact for _blind, contact in pairs])
+        for blind, contact in pairs:
+            if contact in records:
+                found.setdefault(by_blind[blind], []).append(records[contact])
+    answer: dict[str, Any] = {}
+    for key, records in found.items():
+        unique = {record.pk: record for record in records}
+        if len(unique) > 1:
+            answer[key] = _refuse(
+                run.key,
+                _("“%(value)s” matches more than one record.") % {"value": key},
+                "ambiguous",
+            )
+        else:
+            answer[key] = next(iter(unique.values()))
+    return answer
+
+
+def _prepare(ctx: Context, number: int, cells: list[str]) -> tuple[str, dict[str, Any]]:
+    """The row's key and its values for the services; raises ValidationError for a row that
+    repeats an earlier row of the file, or names an owner or account that is not there."""
+    run, actor = ctx.run, ctx.actor
+    key, earlier = ctx.remember(number, cells)
+    if earlier is not None:
+        if run.key:
+            label = capfirst(str(fields_for(actor, run.object_type)[run.key].label))
+            message = _("The same %(field)s as row %(row)d of this file.") % {
+                "field": label,
+                "row": earlier,
+            }
+        else:
+            message = _("The same as row %(row)d of this file.") % {"row": earlier}
+        raise _refuse(run.key or "row", message, "duplicate_in_file")
+    return key, _values(ctx, cells)
+
+
+Outcome = tuple[str, Any, dict, dict]
+
+
+def _failure(error: Exception) -> Outcome:
+    if isinstance(error, ValidationError):
         if hasattr(error, "error_dict"):
             return (
                 RowOutcome.FAILED,
@@ -674,8 +655,112 @@ def _write(ctx: Context, number: int, cells: list[str]) -> tuple[str, Any, dict,
                 {},
             )
         return RowOutcome.FAILED, None, {"row": [str(m) for m in error.messages]}, {}
-    except (PermissionDenied, NotFound) as error:
-        return RowOutcome.FAILED, None, {"row": [str(getattr(error, "message", error))]}, {}
+    return RowOutcome.FAILED, None, {"row": [str(getattr(error, "message", error))]}, {}
+
+
+def _update(ctx: Context, existing, values: dict[str, Any]) -> Outcome:
+    """Write a row's values to the record its key found, in its own savepoint."""
+    actor, model = ctx.actor, MODELS[ctx.run.object_type]
+    try:
+        with transaction.atomic():
+            values = dict(values)
+            owner = values.pop("owner", None)
+            fields = [name for name in values if name != "custom"]
+            before = {name: _plain(getattr(existing, name, None)) for name in fields}
+            if model is Account:
+                customer_services.account_update(actor=actor, account=existing, **values)
+            else:
+                customer_services.contact_update(actor=actor, contact=existing, **values)
+            if owner is not None and owner.pk != existing.owner_id:
+                before["owner"] = existing.owner_id
+                customer_services.record_assign(actor=actor, record=existing, owner=owner)
+            existing.refresh_from_db()
+            changed = (
+                any(before[name] != _plain(getattr(existing, name, None)) for name in fields)
+                or "owner" in before
+            )
+            outcome = RowOutcome.UPDATED if changed or values.get("custom") else RowOutcome.UNCHANGED
+            return outcome, existing.pk, {}, before
+    except (ValidationError, PermissionDenied, NotFound) as error:
+        return _failure(error)
+
+
+def _create_one(ctx: Context, values: dict[str, Any]) -> Outcome:
+    model = MODELS[ctx.run.object_type]
+    create = (
+        customer_services.account_create if model is Account else customer_services.contact_create
+    )
+    try:
+        with transaction.atomic():
+            values = dict(values)
+            record = create(actor=ctx.actor, owner=values.pop("owner", None), **values)
+            return RowOutcome.CREATED, record.pk, {}, {}
+    except (ValidationError, PermissionDenied, NotFound) as error:
+        return _failure(error)
+
+
+def _create_many(ctx: Context, rows: list[dict[str, Any]]) -> list[Outcome]:
+    """New records for many rows at once (`customers.services.*_create_many`: the same
+    checks as one by one, one insert per table). Should the batch hit a record written
+    meanwhile by someone else (a unique key taken), its rows are created one by one."""
+    model = MODELS[ctx.run.object_type]
+    create_many = (
+        customer_services.accounts_create_many
+        if model is Account
+        else customer_services.contacts_create_many
+    )
+    try:
+        with transaction.atomic():
+            results = create_many(actor=ctx.actor, rows=rows)
+    except PermissionDenied as error:
+        return [_failure(error)] * len(rows)
+    except IntegrityError:
+        return [_create_one(ctx, row) for row in rows]
+    return [
+        (RowOutcome.CREATED, result.pk, {}, {})
+        if isinstance(result, (Account, Contact))
+        else _failure(result)
+        for result in results
+    ]
+
+
+def _write_batch(ctx: Context, batch: list[tuple[int, list[str]]]) -> list[Outcome]:
+    """The outcome of each row of a batch. Rows whose key finds a record update it one by
+    one (each in its own savepoint); the new rows are created together."""
+    run = ctx.run
+    outcomes: list[Outcome | None] = [None] * len(batch)
+    prepared: list[tuple[int, str, dict[str, Any]]] = []
+    for position, (number, cells) in enumerate(batch):
+        try:
+            key, values = _prepare(ctx, number, cells)
+        except ValidationError as error:
+            outcomes[position] = _failure(error)
+            continue
+        prepared.append((position, key, values))
+    existing = _existing_many(ctx, sorted({key for _p, key, _v in prepared if key}))
+    creating: list[tuple[int, dict[str, Any]]] = []
+    for position, key, values in prepared:
+        found = existing.get(key) if key else None
+        if isinstance(found, ValidationError):
+            outcomes[position] = _failure(found)
+        elif found is not None:
+            outcomes[position] = _update(ctx, found, values)
+        elif run.mode == ImportMode.UPDATE:
+            outcomes[position] = _failure(
+                _refuse(run.key or "key", _("No record you may change has this key."), "not_found")
+            )
+        else:
+            creating.append((position, values))
+    if creating:
+        created = _create_many(ctx, [values for _position, values in creating])
+        for (position, _row), outcome in zip(creating, created, strict=True):
+            outcomes[position] = outcome
+    return outcomes  # type: ignore[return-value]  # every row has its outcome
+
+
+def _write(ctx: Context, number: int, cells: list[str]) -> Outcome:
+    """(outcome, record id, errors, before) for one row (a batch of one)."""
+    return _write_batch(ctx, [(number, cells)])[0]
 
 
 def _plain(value: Any) -> Any:
@@ -777,6 +862,12 @@ def import_execute(job: Job) -> Job:
             transaction.atomic(),
         ):
             rows = []
+            fresh = [
+                (number, cells)
+                for (number, cells), digest in zip(batch, hashes, strict=True)
+                if digest not in before_runs
+            ]
+            written = iter(_write_batch(ctx, fresh))
             for (number, cells), digest in zip(batch, hashes, strict=True):
                 if digest in before_runs:
                     outcome, record, errors, before = (
@@ -791,7 +882,7 @@ def import_execute(job: Job) -> Job:
                         {},
                     )
                 else:
-                    outcome, record, errors, before = _write(ctx, number, cells)
+                    outcome, record, errors, before = next(written)
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if outcome == RowOutcome.FAILED and len(failures) < 100:
                     failures.append({"row": number, "errors": errors})

@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from rapport.core import jobs, search, trail
 from rapport.core.models import Job
+from rapport.core.rows import insert_rows
 from rapport.core.search.models import SearchDocument, SearchKey
 from rapport.customers.models import (
     Account,
@@ -85,43 +86,6 @@ def _backdate(model, rows: list[tuple[int, datetime, datetime]]) -> None:
                 f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
                 params,
             )
-
-
-def _insert_rows(model, rows: list[dict]) -> int:
-    """Insert rows given as {attname: value} (no ids wanted back) the fastest way the database
-    offers: COPY on PostgreSQL, `executemany` on SQLite. Fields left out get their default
-    (created_at / updated_at: now), so the rows read as `bulk_create` would have made them;
-    given values are stored as they are, so they must be plain (text, numbers, datetimes, None;
-    no encryption: use `bulk_create` for encrypted fields)."""
-    if not rows:
-        return 0
-    now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    defaults = {}
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            defaults[field.attname] = now
-        else:  # as the database stores it ("" for blank text, a JSON default as JSON …)
-            defaults[field.attname] = field.get_db_prep_save(field.get_default(), connection)
-    attnames = [field.attname for field in fields]
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row.get(name, defaults[name]) for name in attnames])
-        else:
-            adapt = connection.ops.adapt_datetimefield_value
-            placeholders = ", ".join(["%s"] * len(fields))
-            values = []
-            for row in rows:
-                line = [row.get(name, defaults[name]) for name in attnames]
-                values.append(
-                    [adapt(value) if isinstance(value, datetime) else value for value in line]
-                )
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", values)
-    return len(rows)
 
 
 def _identifiers(contact: Contact) -> list[dict]:
@@ -186,14 +150,14 @@ def insert_batch(
     if new_contacts and new_contacts[0].pk is None:
         new_contacts = list(Contact.objects.order_by("-id")[: len(picks)])[::-1]
     made["contacts"] += len(new_contacts)
-    made["links"] += _insert_rows(
+    made["links"] += insert_rows(
         AccountContact,
         [
             {"contact_id": contact.pk, "account_id": created[pick].pk, "role": history.role()}
             for contact, pick in zip(new_contacts, picks, strict=True)
         ],
     )
-    made["identifiers"] += _insert_rows(
+    made["identifiers"] += insert_rows(
         ContactIdentifier, [row for contact in new_contacts for row in _identifiers(contact)]
     )
     consents = []
@@ -214,7 +178,7 @@ def insert_batch(
                     "recorded_by_id": contact.owner_id,
                 }
             )
-    made["consents"] += _insert_rows(Consent, consents)
+    made["consents"] += insert_rows(Consent, consents)
 
     made.update(
         _insert_interactions(
@@ -300,11 +264,11 @@ def _insert_interactions(
         [Interaction(**rows[row]) for row in participants]
     )
     made["interactions"] += len(with_participants)
-    made["interactions"] += _insert_rows(
+    made["interactions"] += insert_rows(
         Interaction, [row for position, row in enumerate(rows) if position not in participants]
     )
     if with_participants and with_participants[0].pk is not None:
-        made["participants"] += _insert_rows(
+        made["participants"] += insert_rows(
             Interaction.participant_contacts.through,
             [
                 {"interaction_id": interaction.pk, "contact_id": contacts[other].pk}

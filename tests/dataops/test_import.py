@@ -160,19 +160,20 @@ def test_a_killed_run_resumes_without_losing_or_doubling_a_row(org, monkeypatch)
     run = importing.import_create(actor=admin, object_type=ACCOUNT, upload=upload(csv_bytes(rows)))
     importing.import_configure(actor=admin, run=run, mapping=run.mapping)
     job = importing.import_start(actor=admin, run=run)
-    real_write = importing._write
+    monkeypatch.setattr(importing, "BATCH", 200)
+    real_prepare = importing._prepare
 
     def dying(ctx, number, cells):
         if number == 350:  # in the second batch of 200
             raise RuntimeError("worker killed")
-        return real_write(ctx, number, cells)
+        return real_prepare(ctx, number, cells)
 
-    monkeypatch.setattr(importing, "_write", dying)
+    monkeypatch.setattr(importing, "_prepare", dying)
     with pytest.raises(RuntimeError):
         importing.import_execute(job)
     job.refresh_from_db()
     assert job.checkpoint == {"row": 201} and Account.objects.count() == 200
-    monkeypatch.setattr(importing, "_write", real_write)
+    monkeypatch.setattr(importing, "_prepare", real_prepare)
     job.state = Job.State.QUEUED
     job.save(update_fields=["state"])
     run.state = ImportState.RUNNING

@@ -7,6 +7,7 @@ from .attachments import (
     attachments_add,
 )
 from .consent import consent_record, consent_withdraw
+from .creating import accounts_create_many, contacts_create_many
 from .interactions import (
     INTERACTION_FIELDS,
     interaction_delete,
@@ -45,12 +46,14 @@ __all__ = [
     "INTERACTION_FIELDS",
     "RESTORABLE",
     "account_create",
+    "accounts_create_many",
     "account_deactivate",
     "account_reactivate",
     "account_update",
     "consent_record",
     "consent_withdraw",
     "contact_create",
+    "contacts_create_many",
     "contact_deactivate",
     "contact_reactivate",
     "contact_role_set",

@@ -63,8 +63,11 @@ CONTACT_FIELDS = (
 )
 
 
-def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str, Any]:
-    """Normalise and validate; raise one ValidationError naming every bad field."""
+def _clean_account(
+    values: dict[str, Any], account: Account | None, check_db: bool = True
+) -> dict[str, Any]:
+    """Normalise and validate; raise one ValidationError naming every bad field. Without
+    `check_db` the uniqueness of the credit code is left to the caller (checked per batch)."""
     errors: dict[str, list[ValidationError]] = {}
     cleaned = dict(values)
 
@@ -127,7 +130,7 @@ def _clean_account(values: dict[str, Any], account: Account | None) -> dict[str,
                     code="invalid_choice",
                 ),
             )
-    if cleaned.get("credit_code") and "credit_code" not in errors:
+    if check_db and cleaned.get("credit_code") and "credit_code" not in errors:
         duplicates = Account.objects.filter(credit_code=cleaned["credit_code"])
         if account is not None:
             duplicates = duplicates.exclude(pk=account.pk)
@@ -326,7 +329,7 @@ def record_viewed(*, actor: User, record) -> None:
 
 
 def _clean_contact(
-    values: dict[str, Any], actor: User, contact: Contact | None = None
+    values: dict[str, Any], actor: User, contact: Contact | None = None, check_db: bool = True
 ) -> dict[str, Any]:
     errors: dict[str, list[ValidationError]] = {}
     cleaned = dict(values)
@@ -362,7 +365,7 @@ def _clean_contact(
         except ValidationError as error:
             errors.setdefault("id_number", []).append(error)
         else:
-            if cleaned["id_number"]:
+            if check_db and cleaned["id_number"]:
                 others = ContactIdentifier.objects.filter(
                     kind=IdentifierKind.ID_NUMBER,
                     blind=identifier_blind(IdentifierKind.ID_NUMBER, cleaned["id_number"]),
@@ -385,7 +388,9 @@ def _clean_contact(
             )
         except ValidationError as error:
             _custom.merge_errors(errors, error)
-    if "accounts" in cleaned:
+    if "accounts" in cleaned and not check_db:
+        cleaned["accounts"] = list(cleaned["accounts"] or [])
+    elif "accounts" in cleaned:
         accounts = list(cleaned["accounts"] or [])
         visible = set(
             Account.objects.restrict(actor, Action.VIEW)
