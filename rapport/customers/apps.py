@@ -69,7 +69,7 @@ class CustomersConfig(AppConfig):
         policy.register(
             "customers.interaction",
             label=_("interactions and tasks"),
-            actions=["view", "add", "change", "delete", "assign"],
+            actions=["view", "add", "change", "delete", "assign", "import"],
             fields=["body"],
         )
         # Administrators configure the tiers and lifecycle stages accounts may take.

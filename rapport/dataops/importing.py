@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,7 +46,16 @@ from rapport.core.models import Job
 from rapport.core.search import receivers as search_receivers
 from rapport.core.search import text as search_text
 from rapport.customers import services as customer_services
-from rapport.customers.models import Account, Contact, ContactIdentifier, IdentifierKind
+from rapport.customers.models import (
+    Account,
+    Contact,
+    ContactIdentifier,
+    Direction,
+    IdentifierKind,
+    Interaction,
+    InteractionKind,
+    Outcome,
+)
 from rapport.customers.validators import (
     identifier_blind,
     normalize_credit_code,
@@ -165,11 +174,56 @@ CONTACT_FIELDS = (
     ),
     ImportField("owner", gettext_lazy("Owner (username)"), ("负责人", "所有者", "owner")),
 )
+INTERACTION_FIELDS = (
+    ImportField(
+        "kind",
+        gettext_lazy("Kind (call, visit, meeting …)"),
+        ("类型", "方式", "跟进方式", "联系方式", "活动类型", "kind", "type", "activity type"),
+        required=True,
+    ),
+    ImportField(
+        "occurred_at",
+        gettext_lazy("When"),
+        ("时间", "日期", "跟进时间", "联系时间", "发生时间", "date", "time", "when", "occurred at"),
+    ),
+    ImportField("subject", gettext_lazy("Subject"), ("主题", "标题", "subject", "title")),
+    ImportField(
+        "body",
+        gettext_lazy("Notes"),
+        ("内容", "备注", "记录", "跟进内容", "详情", "notes", "body", "description", "details"),
+    ),
+    ImportField("direction", gettext_lazy("Direction"), ("方向", "呼入呼出", "direction")),
+    ImportField("outcome", gettext_lazy("Outcome"), ("结果", "跟进结果", "outcome", "result")),
+    ImportField(
+        "duration_minutes",
+        gettext_lazy("Duration (minutes)"),
+        ("时长", "通话时长", "时长(分钟)", "duration", "minutes"),
+    ),
+    ImportField("next_step", gettext_lazy("Next step"), ("下一步", "下一步计划", "next step")),
+    ImportField(
+        "account",
+        gettext_lazy("Account (name or credit code)"),
+        ("公司", "公司名称", "客户", "客户名称", "单位", "company", "account", "customer"),
+    ),
+    ImportField(
+        "contact",
+        gettext_lazy("Contact (phone, e-mail or name)"),
+        ("联系人", "联系人姓名", "联系人电话", "contact", "contact name", "person"),
+    ),
+    ImportField("owner", gettext_lazy("Owner (username)"), ("负责人", "跟进人", "销售", "owner")),
+)
 KEYS = {
     Account.security_type: ("credit_code", "phone"),
     Contact.security_type: ("emails", "phones", "id_number"),
+    Interaction.security_type: (),
 }
-MODELS = {Account.security_type: Account, Contact.security_type: Contact}
+MODELS = {
+    Account.security_type: Account,
+    Contact.security_type: Contact,
+    Interaction.security_type: Interaction,
+}
+# Interactions are history: only added (their rows are told apart by their cells).
+CREATE_ONLY = {Interaction.security_type}
 
 
 def _refuse(name: str, message: str, code: str) -> ValidationError:
@@ -178,7 +232,11 @@ def _refuse(name: str, message: str, code: str) -> ValidationError:
 
 def fields_for(user, object_type: str) -> dict[str, ImportField]:
     """The fields a file's columns can go to: the standard ones and the active custom fields."""
-    standard = ACCOUNT_FIELDS if object_type == Account.security_type else CONTACT_FIELDS
+    standard = {
+        Account.security_type: ACCOUNT_FIELDS,
+        Contact.security_type: CONTACT_FIELDS,
+        Interaction.security_type: INTERACTION_FIELDS,
+    }[object_type]
     found = {spec.name: spec for spec in standard}
     for custom in custom_values.definitions(object_type):
         found[f"cf.{custom.key}"] = ImportField(
@@ -354,6 +412,8 @@ def clean_mapping(
             continue
         used[name] = label
         cleaned[str(index)] = name
+    if mode != ImportMode.CREATE and run.object_type in CREATE_ONLY:
+        fail("mode", _("These records can only be added."), "invalid_choice")
     if mode in (ImportMode.CREATE, ImportMode.UPSERT):
         for spec in fields.values():
             if spec.required and spec.name not in used:
@@ -363,7 +423,7 @@ def clean_mapping(
                     % {"field": spec.label},
                     "required",
                 )
-    if mode in (ImportMode.UPDATE, ImportMode.UPSERT):
+    if mode in (ImportMode.UPDATE, ImportMode.UPSERT) and run.object_type not in CREATE_ONLY:
         if key not in KEYS[run.object_type]:
             offered = ", ".join(str(fields[k].label) for k in KEYS[run.object_type])
             fail(
@@ -446,6 +506,7 @@ class Context:
     run: ImportRun
     owners: dict[str, User | None] = field(default_factory=dict)
     accounts: dict[str, Account | None] = field(default_factory=dict)
+    contacts: dict[str, Contact | None] = field(default_factory=dict)
     # the first row of each key (and, without a key, of each row fingerprint) in this file
     keys_seen: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[bytes, int] = field(default_factory=dict)
@@ -522,6 +583,111 @@ def _account(ctx: Context, text: str) -> Account:
     return account
 
 
+CHOICES = {"kind": InteractionKind, "direction": Direction, "outcome": Outcome}
+# Other words spreadsheets use for the choices, beside their codes and labels.
+CHOICE_WORDS = {
+    "call": ("通话", "打电话", "phone", "phone call"),
+    "email": ("邮件", "电邮", "mail"),
+    "meeting": ("开会", "会面"),
+    "visit": ("上门", "走访", "拜访客户"),
+    "sms": ("短消息", "text", "text message"),
+    "chat": ("微信", "wechat", "聊天", "企业微信", "qq", "im"),
+    "note": ("笔记", "记录"),
+    "inbound": ("呼入", "来电", "in"),
+    "outbound": ("呼出", "去电", "out"),
+}
+
+
+def _choice(name: str, cell: str) -> str:
+    """A choice's code from its code or its label in Chinese or English ("电话", "Call")."""
+    choices = CHOICES[name]
+    wanted = _header_key(cell)
+    for code, label in choices.choices:
+        if code == InteractionKind.TASK:
+            continue
+        names = {code, str(label), *CHOICE_WORDS.get(code, ())}
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                names.add(str(label))
+        if wanted in {_header_key(text) for text in names}:
+            return code
+    offered = [str(label) for code, label in choices.choices if code != InteractionKind.TASK]
+    raise _refuse(
+        name,
+        _("“%(value)s” is not one of: %(choices)s.")
+        % {"value": cell, "choices": ", ".join(offered)},
+        "invalid_choice",
+    )
+
+
+def _when(cell: str) -> str:
+    """A date and time in ISO form from the common ways of writing one (2026-03-05 14:30,
+    2026/3/5, 2026年3月5日, 5 Mar 2026 …); a date alone is taken at noon, local time."""
+    from rapport.core.datetimes import to_utc
+
+    if to_utc(cell) is not None:
+        return cell
+    text = normalize.text(cell)
+    date_part, _space, time_part = text.partition(" ")
+    try:
+        day = normalize.parse_date(date_part if time_part else text)
+    except ValidationError:
+        day = None
+    if day is not None:
+        clock = time_part or "12:00"
+        candidate = f"{day.isoformat()} {clock}"
+        if to_utc(candidate) is not None:
+            return candidate
+    raise _refuse(
+        "occurred_at",
+        _("“%(value)s” is not a date and time (use e.g. 2026-12-01 14:30).") % {"value": cell},
+        "invalid_datetime",
+    )
+
+
+def _contact(ctx: Context, text: str) -> Contact:
+    """The contact a cell names: by phone or e-mail (the blind index), else by name among the
+    contacts the importer can see (at the row's account when there is one)."""
+    if text not in ctx.contacts:
+        visible = Contact.objects.restrict(ctx.actor, Action.VIEW).filter(is_active=True)
+        found = None
+        for kind, normalizer in (
+            (IdentifierKind.EMAIL, normalize_email),
+            (IdentifierKind.PHONE, normalize_phone),
+        ):
+            try:
+                value = normalizer(text)
+            except ValidationError:
+                continue
+            if value:
+                ids = ContactIdentifier.objects.filter(
+                    kind=kind, blind=identifier_blind(kind, value)
+                ).values("contact_id")
+                found = visible.filter(pk__in=ids).order_by("id").first()
+                if found is not None:
+                    break
+        if found is None:
+            named = list(visible.filter(name=normalize.text(text)).order_by("id")[:2])
+            found = named[0] if len(named) == 1 else None
+            if len(named) > 1:
+                ctx.contacts[text] = None
+                raise _refuse(
+                    "contact",
+                    _("More than one contact is called “%(name)s”: give a phone or e-mail.")
+                    % {"name": text},
+                    "ambiguous",
+                )
+        ctx.contacts[text] = found
+    contact = ctx.contacts[text]
+    if contact is None:
+        raise _refuse(
+            "contact",
+            _("There is no contact “%(name)s” you can see.") % {"name": text},
+            "unknown_contact",
+        )
+    return contact
+
+
 def _values(ctx: Context, cells: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     custom: dict[str, Any] = {}
@@ -534,8 +700,16 @@ def _values(ctx: Context, cells: list[str]) -> dict[str, Any]:
         try:
             if name == "owner":
                 values["owner"] = _owner(ctx, cell)
+            elif name == "account" and ctx.run.object_type == Interaction.security_type:
+                values["account"] = _account(ctx, cell)
             elif name == "account":
                 values["accounts"] = [_account(ctx, cell)]
+            elif name == "contact":
+                values["contact"] = _contact(ctx, cell)
+            elif name in CHOICES:
+                values[name] = _choice(name, cell)
+            elif name == "occurred_at":
+                values[name] = _when(cell)
             elif name.startswith("cf."):
                 custom[name[3:]] = cell
             else:
@@ -687,9 +861,11 @@ def _update(ctx: Context, existing, values: dict[str, Any]) -> Outcome:
 
 def _create_one(ctx: Context, values: dict[str, Any]) -> Outcome:
     model = MODELS[ctx.run.object_type]
-    create = (
-        customer_services.account_create if model is Account else customer_services.contact_create
-    )
+    create = {
+        Account: customer_services.account_create,
+        Contact: customer_services.contact_create,
+        Interaction: customer_services.interaction_log,
+    }[model]
     try:
         with transaction.atomic():
             values = dict(values)
@@ -704,6 +880,8 @@ def _create_many(ctx: Context, rows: list[dict[str, Any]]) -> list[Outcome]:
     checks as one by one, one insert per table). Should the batch hit a record written
     meanwhile by someone else (a unique key taken), its rows are created one by one."""
     model = MODELS[ctx.run.object_type]
+    if model is Interaction:  # each through `interaction_log`, in its own savepoint
+        return [_create_one(ctx, row) for row in rows]
     create_many = (
         customer_services.accounts_create_many
         if model is Account
@@ -1026,6 +1204,8 @@ def import_rollback(*, actor: User, run: ImportRun) -> ImportRun:
         ):
             if model is Account:
                 customer_services.account_deactivate(actor=actor, account=record)
+            elif model is Interaction:
+                customer_services.interaction_delete(actor=actor, interaction=record)
             else:
                 customer_services.contact_deactivate(actor=actor, contact=record)
         for row in ImportRow.objects.filter(run=run, outcome=RowOutcome.UPDATED).order_by(

@@ -103,6 +103,7 @@ def scan_now(request: HttpRequest) -> HttpResponse:
 IMPORT_TYPES = (
     ("customers.account", gettext_lazy("Accounts")),
     ("customers.contact", gettext_lazy("Contacts")),
+    ("customers.interaction", gettext_lazy("Interactions")),
 )
 
 
@@ -209,7 +210,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "columns": columns,
             "fields": [(name, spec.label) for name, spec in fields.items()],
             "keys": [(name, fields[name].label) for name in importing.KEYS[run.object_type]],
-            "modes": ImportMode.choices,
+            "modes": [
+                (value, label)
+                for value, label in ImportMode.choices
+                if value == ImportMode.CREATE or run.object_type not in importing.CREATE_ONLY
+            ],
             "templates": templates,
             "chosen_template": chosen,
             "preview_rows": preview_rows,

@@ -66,7 +66,9 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_EVENT, "export", "all"),
         (AUDIT_ALERT, "view", "all"),
         (AUDIT_ALERT, "manage", "all"),
-        *_interactions(dict.fromkeys(("view", "add", "change", "delete", "assign"), "all")),
+        *_interactions(
+            dict.fromkeys(("view", "add", "change", "delete", "assign", "import"), "all")
+        ),
         (TAG, "manage", "all"),
         (CUSTOM_FIELD, "manage", "all"),
         (ACCOUNT_OPTION, "manage", "all"),

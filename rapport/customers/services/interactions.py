@@ -344,12 +344,14 @@ def interaction_log(
     follow_up_due: datetime | str | None = None,
     follow_up_assignee: User | None = None,
     attachments: list | None = None,
+    owner: User | None = None,
     **values: Any,
 ) -> Interaction:
     """Log something that happened with a customer: a call, e-mail, meeting, visit, SMS, chat
-    or note. The actor owns it. With `follow_up_due`, a follow-up task for the next step is
-    created in the same transaction (both or neither are stored). Audited; emits
-    record.created for each."""
+    or note. The actor owns it, or `owner` when the actor may add interactions for them (an
+    import of another system's history keeps each rep's own). With `follow_up_due`, a
+    follow-up task for the next step is created in the same transaction (both or neither
+    are stored). Audited; emits record.created for each."""
     _unknown(values, _LOG_FIELDS)
     now = timezone.now()
     kind = values.get("kind") or ""
@@ -361,7 +363,12 @@ def interaction_log(
                 )
             }
         )
-    _check_add(actor, actor)
+    owner = owner or actor
+    if not owner.is_active:
+        raise ValidationError(
+            {"owner": ValidationError(_("The owner is deactivated."), code="inactive")}
+        )
+    _check_add(actor, owner)
     values.setdefault("occurred_at", now)
     values.setdefault("subject", "")
     subject_given = bool(str(values["subject"] or "").strip())
@@ -387,7 +394,7 @@ def interaction_log(
     stored: list = []
     try:
         with transaction.atomic():
-            interaction = _log(actor, cleaned, follow_up, now, checked, stored)
+            interaction = _log(actor, cleaned, follow_up, now, checked, stored, owner)
     except Exception:
         remove_files(stored)
         raise
@@ -401,9 +408,10 @@ def _log(
     now: datetime,
     checked: list,
     stored: list,
+    owner: User,
 ) -> Interaction:
     """The writes of `interaction_log`, inside its transaction."""
-    interaction = _create(actor, cleaned, owner=actor)
+    interaction = _create(actor, cleaned, owner=owner)
     if checked:
         stored.extend(store_attachments(actor=actor, interaction=interaction, checked=checked))
     if follow_up:

@@ -19,7 +19,11 @@ from rapport.identity.commands import add_actor_argument, resolve_actor
 from ... import importing
 from ...models import ImportMode, ImportRun
 
-TYPES = {"account": "customers.account", "contact": "customers.contact"}
+TYPES = {
+    "account": "customers.account",
+    "contact": "customers.contact",
+    "interaction": "customers.interaction",
+}
 
 
 def _problems(error: ValidationError) -> str:
