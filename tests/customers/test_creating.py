@@ -137,3 +137,21 @@ def test_accounts_credit_codes_are_unique_in_the_database_and_the_batch(org):
     assert "tier" in results[3].message_dict
     assert Account.objects.count() == 2
     assert chain.verify().ok
+
+
+def test_new_contacts_are_found_by_search_with_their_account(
+    org, django_capture_on_commit_callbacks
+):
+    from rapport.core import search
+    from rapport.core.search.models import SearchDocument
+
+    rep = org["rep_sh"]
+    account = services.account_create(actor=rep, name="杭州恒通物流有限公司")
+    with django_capture_on_commit_callbacks(execute=True):
+        (contact,) = services.contacts_create_many(
+            actor=rep, rows=[{"name": "欧阳娜", "phones": "13912345678", "accounts": [account]}]
+        )
+    assert SearchDocument.objects.filter(object_type="customers.contact").count() == 1
+    for query in ("欧阳娜", "oyn", "13912345678", "恒通"):
+        hits = search.search(rep, query, types=["customers.contact"])
+        assert [hit.id for group in hits.groups for hit in group.hits] == [contact.pk], query

@@ -54,6 +54,8 @@ def on_record_event(topic: str, payload: dict[str, Any]) -> None:
     registration = registry.get(str(payload.get("type", "")))
     if registration is None or payload.get("id") is None:
         return
+    if topic == "record.created" and payload.get("indexed"):  # the writer indexed it already
+        return
     ids = [int(payload["id"])]
     if topic == "record.deleted":
         index.remove(registration.object_type, ids)

@@ -7,7 +7,8 @@ Each row is normalized and validated exactly as `contact_create` / `account_crea
 a credit code or ID number another record holds, accounts the actor may see, owners the
 actor may give records to — are made once for the whole batch. The valid rows are then
 written together: one insert per table, one audit event per record (each record's history
-reads as if it had been created alone), one `record.created` event per record.
+reads as if it had been created alone), their search documents, one `record.created` event
+per record.
 
 `results[i]` is the new record of `rows[i]`, or the `ValidationError` / `PermissionDenied`
 that refused it; refused rows store nothing. The valid rows are written in one transaction.
@@ -22,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from rapport.core import events, trail
+from rapport.core import events, search, trail
 from rapport.core.errors import PermissionDenied
 from rapport.core.rows import insert_rows
 from rapport.identity import policy
@@ -118,8 +119,12 @@ def _audit_and_announce(actor: User, model, records, fields, extra_snapshot=None
             after.update(extra_snapshot(record))
         entries.append((record, _custom.expand(trail.diff({}, after))))
     trail.record_many(actor=actor, action="create", entries=entries)
+    # Indexed here, from the records in hand (with their links), rather than read back after
+    # commit: the events say so, and the search index's subscriber leaves them alone.
+    search.index_records({model.security_type: records})
     events.emit_many(
-        "record.created", [{"type": model.security_type, "id": record.pk} for record in records]
+        "record.created",
+        [{"type": model.security_type, "id": record.pk, "indexed": True} for record in records],
     )
 
 
