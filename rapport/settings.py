@@ -313,10 +313,21 @@ SPECTACULAR_SETTINGS = {
         "InteractionDirectionEnum": "rapport.customers.models.Direction",
         "MergeTypeEnum": "rapport.customers.merge_api.MERGE_TYPES",
         "CustomFieldTypeEnum": "rapport.core.customfields.models.FieldType",
+        "SubjectRequestKindEnum": "rapport.dataops.models.SubjectRequestKind",
+        "SubjectRequestChannelEnum": "rapport.dataops.models.SubjectRequestChannel",
+        "SubjectRequestStatusEnum": "rapport.dataops.models.SubjectRequestStatus",
+        "SubjectMatchStateEnum": "rapport.dataops.models.MatchState",
+        "ConsentChannelEnum": "rapport.customers.models.ConsentChannel",
+        "ConsentStatusEnum": "rapport.customers.models.ConsentStatus",
+        "InteractionKindEnum": "rapport.customers.models.InteractionKind",
     },
 }
 
 AUDIT_RETENTION_DAYS = env_int("RAPPORT_AUDIT_RETENTION_DAYS", 3 * 365)
+# Data-subject requests: days to answer (PIPL practice: 15), and how many days before the
+# deadline the assignee is reminded.
+SUBJECT_REQUEST_DAYS = env_int("RAPPORT_SUBJECT_REQUEST_DAYS", 15)
+SUBJECT_REQUEST_REMIND_DAYS = env_int("RAPPORT_SUBJECT_REQUEST_REMIND_DAYS", 3)
 WORKING_HOURS = (
     env_int("RAPPORT_WORKDAY_START_HOUR", 8),
     env_int("RAPPORT_WORKDAY_END_HOUR", 20),

@@ -192,6 +192,9 @@ class Contact(OwnedModel):
     )
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Set when the person's data was erased (data-subject request or retention): the row
+    # stays for the counts, its personal fields are gone (`services.contact_anonymize`).
+    anonymized_at = models.DateTimeField(_("anonymized at"), null=True, blank=True, editable=False)
 
     objects = RestrictedManager()
 
@@ -421,6 +424,8 @@ class Interaction(OwnedModel):
     )
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Set when retention or an erasure cleared its free text (kind, time, outcome stay).
+    redacted_at = models.DateTimeField(_("redacted at"), null=True, blank=True, editable=False)
 
     objects = InteractionManager()
 

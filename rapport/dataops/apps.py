@@ -19,3 +19,18 @@ class DataopsConfig(AppConfig):
         guards.register_action(exporting.KIND, exporting.on_approval)
         policy.register("dataops.duplicate", label=_("duplicate scans"), actions=["manage"])
         policy.register("dataops.backup", label=_("backups"), actions=["manage"])
+        policy.register("dataops.quality", label=_("data quality"), actions=["manage"])
+        policy.register(
+            "dataops.subjectrequest",
+            label=_("data-subject requests"),
+            actions=["view", "manage"],
+        )
+        policy.register("dataops.retention", label=_("retention policies"), actions=["manage"])
+        from rapport.core import locks
+        from rapport.customers.services import anonymize
+
+        from . import privacy
+
+        # an anonymized contact takes no writes (the history tab's "restore" included)
+        locks.register(anonymize.locked_reason, many=anonymize.locked_reasons)
+        privacy.register_messages()

@@ -65,6 +65,13 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def _not_anonymized(records):
+    """Anonymized contacts (erasure, retention) are left out of every export."""
+    if records.model is Contact:
+        return records.filter(anonymized_at__isnull=True)
+    return records
+
+
 def _data(state: dict[str, Any]) -> QueryDict:
     data = QueryDict(mutable=True)
     for name in ("filter", "sort"):
@@ -97,6 +104,7 @@ def export_start(
     listed = filtered_records(actor, model, form_class, _data(state))
     if listed.filter_error:
         raise _refuse("filter", listed.filter_error, "invalid")
+    listed.records = _not_anonymized(listed.records)
     offered = list_columns.columns_for(actor, object_type)
     keys = [key for key in (state.get("columns") or []) if key in offered]
     if state.get("columns") and not keys:
@@ -162,6 +170,7 @@ def export_execute(job: Job) -> Job:
     state = job.params["state"]
     with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
         listed = filtered_records(actor, model, form_class, _data(state))
+        listed.records = _not_anonymized(listed.records)
         offered = list_columns.columns_for(actor, object_type)
         shown = list_columns.chosen(offered, state.get("columns"))
         # the record's number and name lead, as the name leads every list row

@@ -223,7 +223,8 @@ def find_contacts(
 ) -> list[Candidate]:
     """Likely duplicates of a contact with `values` (name, phones, emails, id_number,
     accounts)."""
-    visible = Contact.objects.restrict(user, Action.VIEW)
+    # an anonymized contact is no one any more: never a duplicate of a new record
+    visible = Contact.objects.restrict(user, Action.VIEW).filter(anonymized_at__isnull=True)
     if exclude_id is not None:
         visible = visible.exclude(pk=exclude_id)
     scores = _Scores()

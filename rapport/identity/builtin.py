@@ -17,6 +17,9 @@ ACCOUNT_OPTION = "customers.accountoption"
 AUTOMATION_RULE = "automation.rule"
 DUPLICATE_SCAN = "dataops.duplicate"
 BACKUP = "dataops.backup"
+SUBJECT_REQUEST = "dataops.subjectrequest"
+RETENTION = "dataops.retention"
+QUALITY = "dataops.quality"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -75,6 +78,10 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUTOMATION_RULE, "manage", "all"),
         (DUPLICATE_SCAN, "manage", "all"),
         (BACKUP, "manage", "all"),
+        (SUBJECT_REQUEST, "view", "all"),
+        (SUBJECT_REQUEST, "manage", "all"),
+        (RETENTION, "manage", "all"),
+        (QUALITY, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),

@@ -23,5 +23,8 @@ def navigation(request):
             "alerts": policy.has_grant(user, "audit.alert", "view"),
             "automation": policy.has_grant(user, "automation.rule", "manage"),
             "backups": policy.has_grant(user, "dataops.backup", "manage"),
+            "privacy": policy.has_grant(user, "dataops.subjectrequest", "view"),
+            "retention": policy.has_grant(user, "dataops.retention", "manage"),
+            "quality_rules": policy.has_grant(user, "dataops.quality", "manage"),
         },
     }

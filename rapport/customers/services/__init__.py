@@ -1,6 +1,13 @@
 """Every write to customers: accounts and contacts (`records`), interactions and tasks
 (`interactions`). Callers use `rapport.customers.services.<name>`."""
 
+from .anonymize import (
+    Anonymized,
+    consents_strip_evidence,
+    contact_anonymize,
+    interactions_purge,
+    interactions_redact,
+)
 from .attachments import (
     attachment_downloaded,
     attachment_remove,
@@ -38,6 +45,11 @@ from .records import (
 )
 
 __all__ = [
+    "Anonymized",
+    "consents_strip_evidence",
+    "contact_anonymize",
+    "interactions_purge",
+    "interactions_redact",
     "attachment_downloaded",
     "attachment_remove",
     "attachments_add",
