@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PairState(models.TextChoices):
@@ -56,7 +57,7 @@ class ImportMode(models.TextChoices):
 class ImportState(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded")
     RUNNING = "running", _("Running")
-    FINISHED = "finished", _("Finished")
+    FINISHED = "finished", pgettext_lazy("import state", "Finished")
     FAILED = "failed", _("Failed")
     ROLLED_BACK = "rolled_back", _("Rolled back")
 

@@ -108,3 +108,45 @@ def test_back_up_now_from_administration(org, new_page, eager, settings, tmp_pat
     table = page.get_by_test_id("backups").inner_text()
     assert "rapport-" in table
     screenshot(page, f"backups-{language}-{width}")
+
+
+@pytest.mark.parametrize(("language", "width"), [("zh-hans", 390), ("en", 1280)])
+def test_import_call_history(org, new_page, eager, tmp_path, language, width):
+    from rapport.customers import services
+    from rapport.customers.models import Interaction
+
+    user = org["admin"]
+    user.language = language
+    user.save()
+    wang = services.contact_create(actor=user, name="王伟", phones="13812345678")
+    path = tmp_path / "跟进记录.csv"
+    path.write_bytes(
+        "跟进方式,跟进时间,联系人,跟进内容\n电话,2026/3/5 14:30,138 1234 5678,谈了报价\n"
+        "拜访,2026年3月6日,王伟,上门演示\n传真,2026-03-07,王伟,\n".encode("gb18030")
+    )
+    page = new_page(language=language, width=width, height=1000)
+    _login(page, user.username)
+    page.goto("/data/imports/")
+    form = page.get_by_test_id("import-upload")
+    form.locator("select[name=type]").select_option("customers.interaction")
+    form.locator("input[name=file]").set_input_files(str(path))
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    mapping = page.get_by_test_id("import-mapping")
+    assert mapping.locator("select[name=column_0]").input_value() == "kind"
+    assert mapping.locator("select[name=column_2]").input_value() == "contact"
+    assert page.locator("#import-key").count() == 0  # history is only added: no key to pick
+    with page.expect_navigation():
+        page.get_by_test_id("mapping-save").click()
+    with page.expect_navigation():
+        page.get_by_test_id("import-run").click()
+    page.reload()
+    result = page.get_by_test_id("import-result").inner_text()
+    with translation.override(language):
+        created, failed = translation.gettext("Created"), translation.gettext("Failed")
+    assert f"{created}: 2" in result and f"{failed}: 1" in result
+    screenshot(page, f"import-interactions-{language}-{width}")
+    assert sorted(Interaction.objects.filter(contact=wang).values_list("kind", flat=True)) == [
+        "call",
+        "visit",
+    ]
