@@ -29,8 +29,9 @@ class DataopsConfig(AppConfig):
         from rapport.core import locks
         from rapport.customers.services import anonymize
 
-        from . import privacy
+        from . import privacy, quality_panel
 
+        quality_panel.register()
         # an anonymized contact takes no writes (the history tab's "restore" included)
         locks.register(anonymize.locked_reason, many=anonymize.locked_reasons)
         privacy.register_messages()

@@ -40,6 +40,12 @@ def test_dashboard_on_phone_and_desktop(org, new_page, language, width):
     with page.expect_navigation():
         page.get_by_test_id("quality-record").first.click()
     assert page.url.endswith(f"/customers/accounts/{weak.pk}/")
+    # The record's own page says what lowers its score.
+    card = page.get_by_test_id("record-quality")
+    card.wait_for()
+    assert page.get_by_test_id("record-quality-reasons").locator("li").count() >= 3
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    screenshot(page, f"quality-record-{language}-{width}")
 
 
 @pytest.mark.parametrize(("language", "width"), [("en", 390), ("zh-hans", 1280)])

@@ -180,3 +180,26 @@ def test_dashboard_queries_do_not_grow_with_owners(org):
         many=6,
         rows=lambda body: body.count("&owner="),
     )
+
+
+def test_the_360_page_shows_the_records_score_and_why(org, scored):
+    url = reverse("customers:account_detail", args=[scored["east"].pk])
+    page = signed_in(org["sales_manager"]).get(url).content.decode()
+    score = QualityScore.objects.get(object_type=ACCOUNT, record_id=scored["east"].pk)
+    assert f'data-testid="record-quality" data-score="{score.total}"' in page
+    assert "Unified social credit code is empty" in page
+    chinese = signed_in(org["rep_east"], "zh-hans").get(url).content.decode()
+    with translation.override("zh-hans"):
+        assert (
+            translation.gettext("%(field)s is empty")
+            % {"field": translation.gettext("Unified social credit code")}
+            in chinese
+        )
+    # A record not scored yet shows no card.
+    fresh = services.account_create(actor=org["rep_east"], name="新建公司")
+    page = (
+        signed_in(org["rep_east"])
+        .get(reverse("customers:account_detail", args=[fresh.pk]))
+        .content.decode()
+    )
+    assert 'data-testid="record-quality"' not in page
