@@ -66,6 +66,7 @@ from rapport.customers.validators import (
 from rapport.identity import policy
 from rapport.identity.models import Action, FieldRule, User
 
+from . import scan
 from .models import ImportMode, ImportRow, ImportRun, ImportState, ImportTemplate, RowOutcome
 from .tables import open_table
 
@@ -1029,6 +1030,8 @@ def import_execute(job: Job) -> Job:
                     break
                 ctx.remember(number, cells)
     failures: list[dict[str, Any]] = list((job.result or {}).get("failures", []))
+    # possible duplicates of existing records found for the rows created (kept for review)
+    duplicates = [int((job.result or {}).get("duplicates", 0))]
 
     def flush(batch: list[tuple[int, list[str]]]) -> None:
         nonlocal after
@@ -1081,6 +1084,15 @@ def import_execute(job: Job) -> Job:
             if dry_run:
                 transaction.set_rollback(True)
             else:
+                created = [row.record_id for row in rows if row.outcome == RowOutcome.CREATED]
+                if created and run.object_type in scan.TYPES:
+                    # New records that look like existing ones go to the review list now,
+                    # not at the next nightly scan.
+                    found = scan.store_pairs_for(
+                        run.object_type, created, names=run.row_count <= scan.NAME_CHECK_ROWS
+                    )
+                    if found:
+                        duplicates[0] += found
                 ImportRow.objects.bulk_create(rows)
                 jobs.job_progress(
                     job=job,
@@ -1089,7 +1101,7 @@ def import_execute(job: Job) -> Job:
                     failed=counts.get(RowOutcome.FAILED, 0),
                     checkpoint={"row": after},
                 )
-                job.result = {"counts": counts, "failures": failures}
+                job.result = {"counts": counts, "failures": failures, "duplicates": duplicates[0]}
                 job.save(update_fields=["result"])
         if dry_run:  # the rows were rolled back; the counts are kept
             jobs.job_progress(
@@ -1117,7 +1129,7 @@ def import_execute(job: Job) -> Job:
         if not dry_run:
             ImportRun.objects.filter(pk=run.pk).update(state=ImportState.FAILED)
         raise
-    result = {"counts": counts, "failures": failures}
+    result = {"counts": counts, "failures": failures, "duplicates": duplicates[0]}
     with transaction.atomic():
         jobs.job_finish(job=job, result=result)
         if dry_run:

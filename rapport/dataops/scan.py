@@ -37,6 +37,7 @@ from .models import DuplicatePair
 KIND = "dataops.duplicate_scan"
 ACCOUNT = Account.security_type
 CONTACT = "customers.contact"
+TYPES = (ACCOUNT, CONTACT)
 # Accounts sharing a name key beyond this many are paired only when their names fold alike.
 BLOCK_LIMIT = 40
 BATCH = 2000
@@ -186,6 +187,88 @@ def account_name_pairs() -> Iterator[Pair]:
                 score = matching.name_score(names[a], names[b], company=True)
                 if score >= matching.THRESHOLD:
                     yield _pair(a, b, score, {"code": "name", "score": score})
+
+
+# --- the records one write made (an import's batch) against all the others -------------------
+
+# Above this many rows an import compares names only in the nightly scan (a name check reads
+# the search index per record); identifiers and phones are compared whatever the size.
+NAME_CHECK_ROWS = 20_000
+
+
+def pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> Iterator[Pair]:
+    """Pairs of each of `ids` with the active records it looks like — the scan's rules for
+    these records alone: shared ID number / e-mail / phone, the same name at the same
+    account (contacts); the same phone, a similar name (accounts, with `names`)."""
+    if not ids:
+        return
+    if object_type == CONTACT:
+        scores = {"id_number": 100, "email": 95, "phone": 90}
+        mine = set(
+            ContactIdentifier.objects.filter(contact_id__in=ids).values_list("kind", "blind")
+        )
+        if mine:
+            others = ContactIdentifier.objects.filter(
+                contact__is_active=True, blind__in={blind for _kind, blind in mine}
+            ).values_list("kind", "blind", "contact_id")
+            grouped: dict[tuple[str, str], set[int]] = defaultdict(set)
+            for kind, blind, contact_id in others:
+                if (kind, blind) in mine:
+                    grouped[(kind, blind)].add(contact_id)
+            for (kind, _blind), group in grouped.items():
+                if len(group) > BLOCK_LIMIT:
+                    continue
+                for new in group & set(ids):
+                    for other in group - {new}:
+                        yield _pair(new, other, scores.get(kind, 90), {"code": kind})
+        links = AccountContact.objects.filter(contact_id__in=ids).values_list(
+            "account_id", flat=True
+        )
+        fellows = (
+            AccountContact.objects.filter(account_id__in=links, contact__is_active=True)
+            .values_list("account_id", "contact__name", "contact_id")
+            .order_by("account_id")
+        )
+        by_account: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for account_id, name, contact_id in fellows.iterator(chunk_size=BATCH):
+            by_account[account_id][normalize.text(name).replace(" ", "").lower()].append(
+                contact_id
+            )
+        wanted = set(ids)
+        for named in by_account.values():
+            for pair in _same_names(named):
+                if pair[0] in wanted or pair[1] in wanted:
+                    yield pair
+        return
+    new = dict(Account.objects.filter(pk__in=ids).values_list("pk", "phone"))
+    phones = {phone for phone in new.values() if phone}
+    if phones:
+        grouped_phones: dict[str, set[int]] = defaultdict(set)
+        for pk, phone in Account.objects.filter(is_active=True, phone__in=phones).values_list(
+            "pk", "phone"
+        ):
+            grouped_phones[phone].add(pk)
+        for pk, phone in new.items():
+            group = grouped_phones.get(phone, set())
+            if len(group) <= BLOCK_LIMIT:
+                for other in group - {pk}:
+                    yield _pair(pk, other, 90, {"code": "phone"})
+    if not names:
+        return
+    active = Account.objects.filter(is_active=True)
+    for pk, name in Account.objects.filter(pk__in=ids).values_list("pk", "name"):
+        candidates = matching._ranked(
+            ACCOUNT, matching._name_queries(name, company=True), active.exclude(pk=pk)
+        )
+        for other, other_name in active.filter(pk__in=candidates).values_list("pk", "name"):
+            score = matching.name_score(name, other_name, company=True)
+            if score >= matching.THRESHOLD:
+                yield _pair(pk, other, score, {"code": "name", "score": score})
+
+
+def store_pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> int:
+    """Find and keep (for review) the pairs of `ids`; returns how many."""
+    return _store(object_type, pairs_for(object_type, ids, names=names))
 
 
 PHASES: list[tuple[str, str, Callable[[], Iterator[Pair]]]] = [

@@ -225,6 +225,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 (labels.get(o, o), n) for o, n in (run.dry_run or {}).get("counts", {}).items()
             ],
             "failures": failures,
+            "duplicates": result.get("duplicates", 0),
         },
     )
 

@@ -314,3 +314,47 @@ def test_custom_fields_import_by_their_labels(org, django_assert_num_queries):
     with custom_values.remembered_definitions(), django_assert_num_queries(1):
         custom_values.definitions(ACCOUNT)
         custom_values.definitions(ACCOUNT)
+
+
+def test_new_records_like_existing_ones_go_to_the_review_list(
+    org, django_capture_on_commit_callbacks
+):
+    from rapport.dataops.models import DuplicatePair
+
+    admin = org["admin"]
+    with django_capture_on_commit_callbacks(execute=True):  # indexed, as after a request
+        old_account = services.account_create(
+            actor=admin, name="北京华信软件有限公司", phone="010-65521234"
+        )
+        old_contact = services.contact_create(actor=admin, name="王伟", phones="13812345678")
+    accounts = csv_bytes(
+        [
+            ["名称", "电话"],
+            ["北京华信软件", ""],
+            ["上海远洋贸易有限公司", "010 6552 1234"],
+            ["无关公司", ""],
+        ]
+    )
+    run, job = run_import(admin, ACCOUNT, accounts)
+    assert job.result["counts"] == {"created": 3}
+    assert job.result["duplicates"] == 2
+    pairs = {
+        (pair.first_id, pair.second_id): pair.reasons[0]["code"]
+        for pair in DuplicatePair.objects.filter(object_type=ACCOUNT)
+    }
+    named = Account.objects.get(name="北京华信软件").pk
+    phoned = Account.objects.get(name="上海远洋贸易有限公司").pk
+    assert pairs == {
+        tuple(sorted((named, old_account.pk))): "name",
+        tuple(sorted((phoned, old_account.pk))): "phone",
+    }
+    # Contacts imported without a key: the same mobile as an existing contact.
+    contacts = csv_bytes(
+        [["姓名", "手机"], ["王 伟", "+86 138 1234 5678"], ["李娜", "13900001111"]]
+    )
+    _run, job = run_import(admin, CONTACT, contacts)
+    assert job.result["counts"] == {"created": 2} and job.result["duplicates"] == 1
+    new = Contact.objects.exclude(pk=old_contact.pk).get(name="王 伟")
+    pair = DuplicatePair.objects.get(object_type=CONTACT)
+    assert {pair.first_id, pair.second_id} == {new.pk, old_contact.pk}
+    assert pair.reasons == [{"code": "phone"}]
