@@ -146,6 +146,7 @@ def write_results(
     """The run as JSON: `summary` (database, sizes, build figures …) and each case's two
     timings, the application's under `left` and the hand-written SQL's under "sql"."""
     cases = [{"case": name, left: app.__dict__, "sql": sql.__dict__} for name, app, sql in results]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(
         json.dumps({**summary, "cases": cases}, ensure_ascii=False, indent=2, default=str)
     )
