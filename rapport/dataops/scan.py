@@ -4,8 +4,9 @@ resumable Job, the pairs kept for review (`DuplicatePair`).
 Whole-table work is done by blocking, so it grows with the number of records, not their
 square:
 
-- identifiers group in SQL: contacts sharing an ID number, e-mail or phone (the blind
-  indexes), accounts sharing a phone;
+- identifiers: contacts sharing an ID number, e-mail or phone (the blind indexes) are
+  paired inside the database (a self-join on the shared keys); accounts sharing a phone
+  group in SQL;
 - people with the same name at the same account group in SQL;
 - company names: each account's name is folded (`company_key`) and reduced to its
   distinctive words (places and trades set aside) and their pinyin; accounts sharing a key
@@ -23,16 +24,16 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import combinations
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from rapport.core import jobs, normalize
 from rapport.core.models import Job
-from rapport.customers.models import Account, AccountContact, ContactIdentifier
+from rapport.customers.models import Account, AccountContact, Contact, ContactIdentifier
 
 from . import matching
-from .models import DuplicatePair
+from .models import DuplicatePair, PairState
 
 KIND = "dataops.duplicate_scan"
 ACCOUNT = Account.security_type
@@ -50,8 +51,10 @@ def _pair(a: int, b: int, score: int, reason: dict[str, Any]) -> Pair:
     return low, high, score, [reason]
 
 
-def _store(object_type: str, pairs: Iterable[Pair]) -> int:
-    """Upsert pairs (the best score and every reason per pair); returns how many."""
+def _store(object_type: str, pairs: Iterable[Pair], *, since=None) -> int:
+    """Upsert pairs (the best score and every reason per pair); returns how many. A pair an
+    earlier phase of the same scan (seen at or after `since`) already stored keeps its
+    reasons too; one from an older scan is replaced, so reasons that went away go."""
     best: dict[tuple[int, int], tuple[int, list[dict[str, Any]]]] = {}
     for low, high, score, reasons in pairs:
         if low == high:
@@ -60,22 +63,40 @@ def _store(object_type: str, pairs: Iterable[Pair]) -> int:
         if current is None:
             best[(low, high)] = (score, list(reasons))
         else:
-            merged = current[1] + [r for r in reasons if r not in current[1]]
-            best[(low, high)] = (max(current[0], score), merged)
-    rows = [
-        DuplicatePair(
-            object_type=object_type, first_id=low, second_id=high, score=score, reasons=reasons
-        )
-        for (low, high), (score, reasons) in best.items()
-    ]
-    for start in range(0, len(rows), BATCH):
+            best[(low, high)] = (max(current[0], score), _merged(current[1], reasons))
+    keys = list(best)
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        if since is not None:
+            earlier = DuplicatePair.objects.filter(
+                object_type=object_type,
+                seen_at__gte=since,
+                first_id__in={low for low, _high in chunk},
+            ).values_list("first_id", "second_id", "score", "reasons")
+            for low, high, score, reasons in earlier:
+                if (low, high) in best:
+                    mine = best[(low, high)]
+                    best[(low, high)] = (max(mine[0], score), _merged(reasons, mine[1]))
         DuplicatePair.objects.bulk_create(
-            rows[start : start + BATCH],
+            [
+                DuplicatePair(
+                    object_type=object_type,
+                    first_id=low,
+                    second_id=high,
+                    score=best[(low, high)][0],
+                    reasons=best[(low, high)][1],
+                )
+                for low, high in chunk
+            ],
             update_conflicts=True,
             unique_fields=["object_type", "first_id", "second_id"],
             update_fields=["score", "reasons", "seen_at"],
         )
-    return len(rows)
+    return len(keys)
+
+
+def _merged(first: list[dict[str, Any]], second: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(first) + [reason for reason in second if reason not in first]
 
 
 def _groups(ids_by_key: dict[Any, list[int]]) -> Iterator[list[int]]:
@@ -84,30 +105,55 @@ def _groups(ids_by_key: dict[Any, list[int]]) -> Iterator[list[int]]:
             yield sorted(set(ids))
 
 
-def contact_identifier_pairs() -> Iterator[Pair]:
-    scores = {"id_number": 100, "email": 95, "phone": 90}
-    shared = (
-        ContactIdentifier.objects.filter(contact__is_active=True)
-        .values("kind", "blind")
-        .annotate(n=Count("contact_id", distinct=True))
-        .filter(n__gt=1)
-        .values_list("kind", "blind")
+IDENTIFIER_SCORES = {"id_number": 100, "email": 95, "phone": 90}
+
+# Contacts sharing a blind-indexed identifier, paired inside the database: the keys shared by
+# 2..BLOCK_LIMIT active contacts, a self-join on them, one row per pair with its best score
+# and every shared kind; upserted so a second scan updates (a dismissed pair stays dismissed).
+_IDENTIFIER_PAIRS = """
+INSERT INTO {pairs} (object_type, first_id, second_id, score, reasons, state, found_at, seen_at)
+SELECT %s, first_id, second_id, max(score), {aggregate}, %s, %s, %s
+FROM (
+    SELECT DISTINCT a.contact_id AS first_id, b.contact_id AS second_id, a.kind AS kind,
+        CASE a.kind {scores} ELSE 90 END AS score
+    FROM (
+        SELECT i.kind, i.blind FROM {identifiers} i
+        JOIN {contacts} c ON c.id = i.contact_id AND c.is_active
+        GROUP BY i.kind, i.blind
+        HAVING count(DISTINCT i.contact_id) BETWEEN 2 AND %s
+    ) shared
+    JOIN {identifiers} a ON a.kind = shared.kind AND a.blind = shared.blind
+    JOIN {identifiers} b ON b.kind = shared.kind AND b.blind = shared.blind
+        AND a.contact_id < b.contact_id
+    JOIN {contacts} ca ON ca.id = a.contact_id AND ca.is_active
+    JOIN {contacts} cb ON cb.id = b.contact_id AND cb.is_active
+    ORDER BY score DESC, kind
+) found
+WHERE true
+GROUP BY first_id, second_id
+ON CONFLICT (object_type, first_id, second_id) DO UPDATE
+SET score = excluded.score, reasons = excluded.reasons, seen_at = excluded.seen_at
+"""
+
+
+def contact_identifier_pairs() -> int:
+    """Contacts sharing an ID number, e-mail or phone, paired in SQL; returns how many pairs.
+    (A key shared by more than BLOCK_LIMIT people — a switchboard — says nothing.)"""
+    if connection.vendor == "postgresql":
+        aggregate = "jsonb_agg(jsonb_build_object('code', kind) ORDER BY score DESC, kind)"
+    else:  # SQLite keeps the subquery's order
+        aggregate = "json_group_array(json_object('code', kind))"
+    sql = _IDENTIFIER_PAIRS.format(
+        pairs=DuplicatePair._meta.db_table,
+        identifiers=ContactIdentifier._meta.db_table,
+        contacts=Contact._meta.db_table,
+        aggregate=aggregate,
+        scores=" ".join(f"WHEN '{kind}' THEN {score}" for kind, score in IDENTIFIER_SCORES.items()),
     )
-    keys = list(shared.iterator(chunk_size=BATCH))
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
-        rows = ContactIdentifier.objects.filter(
-            contact__is_active=True, blind__in=[blind for _kind, blind in chunk]
-        ).values_list("kind", "blind", "contact_id")
-        for kind, blind, contact_id in rows:
-            grouped[(kind, blind)].append(contact_id)
-        for (kind, _blind), ids in grouped.items():
-            ids = sorted(set(ids))
-            if len(ids) < 2 or len(ids) > BLOCK_LIMIT:  # a switchboard shared by a hundred
-                continue
-            for a, b in combinations(ids, 2):
-                yield _pair(a, b, scores.get(kind, 90), {"code": kind})
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CONTACT, PairState.OPEN, now, now, BLOCK_LIMIT])
+        return cursor.rowcount
 
 
 def contact_name_pairs() -> Iterator[Pair]:
@@ -155,8 +201,11 @@ def account_phone_pairs() -> Iterator[Pair]:
 
 
 def account_name_pairs() -> Iterator[Pair]:
-    """Accounts sharing a distinctive key (its text or its sound), compared by name."""
+    """Accounts sharing a distinctive key (its text or its sound), compared by name. Names
+    that fold to the same key are the same name (100) without comparing them; a block too
+    big to compare pairwise pairs only those."""
     names: dict[int, str] = {}
+    keys: dict[int, str] = {}
     blocks: dict[str, list[int]] = defaultdict(list)
     for pk, name in (
         Account.objects.filter(is_active=True).values_list("pk", "name").iterator(chunk_size=5000)
@@ -164,7 +213,7 @@ def account_name_pairs() -> Iterator[Pair]:
         key = normalize.company_key(name)
         if not key:
             continue
-        names[pk] = name
+        names[pk], keys[pk] = name, key
         core = matching._distinctive(key)
         blocks[f"k:{core}"].append(pk)
         sound = matching._pinyin(core)
@@ -175,7 +224,7 @@ def account_name_pairs() -> Iterator[Pair]:
         if len(ids) > BLOCK_LIMIT:
             by_key: dict[str, list[int]] = defaultdict(list)
             for pk in ids:
-                by_key[normalize.company_key(names[pk])].append(pk)
+                by_key[keys[pk]].append(pk)
             groups = [group for group in _groups(by_key) if len(group) <= BLOCK_LIMIT]
         else:
             groups = [ids]
@@ -184,7 +233,10 @@ def account_name_pairs() -> Iterator[Pair]:
                 if (a, b) in seen:
                     continue
                 seen.add((a, b))
-                score = matching.name_score(names[a], names[b], company=True)
+                if keys[a] == keys[b]:
+                    score = 100
+                else:
+                    score = matching.name_score(names[a], names[b], company=True)
                 if score >= matching.THRESHOLD:
                     yield _pair(a, b, score, {"code": "name", "score": score})
 
@@ -203,7 +255,7 @@ def pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> Iterat
     if not ids:
         return
     if object_type == CONTACT:
-        scores = {"id_number": 100, "email": 95, "phone": 90}
+        scores = IDENTIFIER_SCORES
         mine = set(
             ContactIdentifier.objects.filter(contact_id__in=ids).values_list("kind", "blind")
         )
@@ -231,9 +283,7 @@ def pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> Iterat
         )
         by_account: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for account_id, name, contact_id in fellows.iterator(chunk_size=BATCH):
-            by_account[account_id][normalize.text(name).replace(" ", "").lower()].append(
-                contact_id
-            )
+            by_account[account_id][normalize.text(name).replace(" ", "").lower()].append(contact_id)
         wanted = set(ids)
         for named in by_account.values():
             for pair in _same_names(named):
@@ -271,7 +321,7 @@ def store_pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> 
     return _store(object_type, pairs_for(object_type, ids, names=names))
 
 
-PHASES: list[tuple[str, str, Callable[[], Iterator[Pair]]]] = [
+PHASES: list[tuple[str, str, Callable[[], Iterator[Pair] | int]]] = [
     ("contact_identifiers", CONTACT, contact_identifier_pairs),
     ("contact_names", CONTACT, contact_name_pairs),
     ("account_phones", ACCOUNT, account_phone_pairs),
@@ -294,7 +344,8 @@ def scan_start(*, actor) -> Job:
 
 
 def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
-    """Run the job's phases from its checkpoint on; finish it."""
+    """Run the job's phases from its checkpoint on; finish it. A phase yields pairs (kept by
+    `_store`) or stores them itself in SQL and says how many."""
     jobs.job_start(job=job)
     done = list((job.checkpoint or {}).get("done", []))
     found = dict((job.result or {}).get("pairs", {}))
@@ -303,7 +354,12 @@ def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
             if name in done:
                 continue
             with transaction.atomic():
-                found[name] = _store(object_type, phase())
+                result = phase()
+                found[name] = (
+                    result
+                    if isinstance(result, int)
+                    else _store(object_type, result, since=job.started_at)
+                )
                 done.append(name)
                 jobs.job_progress(
                     job=job,

@@ -203,3 +203,51 @@ def test_cli(org, messy):
             call_command("duplicates", "scan", "--as", "rep_east", stdout=StringIO())
         with pytest.raises(CommandError):
             call_command("duplicates", "check", "nonsense", "--as", "manager", stdout=StringIO())
+
+
+def test_a_pair_found_by_several_rules_keeps_every_reason(org, django_capture_on_commit_callbacks):
+    rep = org["rep_east"]
+    with django_capture_on_commit_callbacks(execute=True):
+        account = services.account_create(actor=rep, name="杭州云杉科技有限公司")
+        first = services.contact_create(
+            actor=rep,
+            name="李娜",
+            accounts=[account],
+            emails=["lina@ys.example"],
+            phones=["13812345678"],
+        )
+        second = services.contact_create(
+            actor=rep,
+            name="李 娜",
+            accounts=[account],
+            emails=["LINA@ys.example"],
+            phones=["+86 138 1234 5678"],
+        )
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    pair = DuplicatePair.objects.get(object_type=CONTACT, first_id=first.pk, second_id=second.pk)
+    assert pair.score == 95  # the best of e-mail 95, phone 90, name at the account 85
+    assert [reason["code"] for reason in pair.reasons] == ["email", "phone", "name_account"]
+    # the next scan no longer sees the shared e-mail: that reason goes, the others stay
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contact_update(actor=rep, contact=second, emails=["li.na@other.example"])
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    pair.refresh_from_db()
+    assert pair.score == 90
+    assert [reason["code"] for reason in pair.reasons] == ["phone", "name_account"]
+
+
+def test_a_switchboard_number_shared_by_many_pairs_no_one(org, django_capture_on_commit_callbacks):
+    rep = org["rep_east"]
+    with django_capture_on_commit_callbacks(execute=True):
+        people = [
+            services.contact_create(actor=rep, name=f"前台{n}", phones=["400-810-0000"])
+            for n in range(scan.BLOCK_LIMIT + 1)
+        ]
+        few = [
+            services.contact_create(actor=rep, name=f"销售{n}", phones=["021-5555-0101"])
+            for n in range(3)
+        ]
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    found = pairs(CONTACT)
+    assert not any(pair[0] in {p.pk for p in people} for pair in found)
+    assert found == {key(few[0], few[1]), key(few[0], few[2]), key(few[1], few[2])}
