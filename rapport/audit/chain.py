@@ -105,7 +105,9 @@ def append(
     return event
 
 
-def append_many(*, actor, action: str, items: list[dict[str, Any]], extra: dict) -> list[AuditEvent]:
+def append_many(
+    *, actor, action: str, items: list[dict[str, Any]], extra: dict
+) -> list[AuditEvent]:
     """Append one event per item (object_type, object_id, object_repr, changes) with the same
     actor, action and details: the hashes are chained in order, the rows inserted together and
     the head moved once. The events come back without their row ids."""

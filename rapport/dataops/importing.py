@@ -854,7 +854,9 @@ def _update(ctx: Context, existing, values: dict[str, Any]) -> Outcome:
                 any(before[name] != _plain(getattr(existing, name, None)) for name in fields)
                 or "owner" in before
             )
-            outcome = RowOutcome.UPDATED if changed or values.get("custom") else RowOutcome.UNCHANGED
+            outcome = (
+                RowOutcome.UPDATED if changed or values.get("custom") else RowOutcome.UNCHANGED
+            )
             return outcome, existing.pk, {}, before
     except (ValidationError, PermissionDenied, NotFound) as error:
         return _failure(error)

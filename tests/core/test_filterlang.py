@@ -21,6 +21,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 FIELDS = {
     "name": fl.FilterField("name", "Name", fl.TEXT),
     "tier": fl.FilterField("tier", "Tier", fl.CHOICE, choices=(("A", "A"), ("B", "B"), ("C", "C"))),

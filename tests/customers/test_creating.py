@@ -57,9 +57,7 @@ def test_contacts_are_created_with_identifiers_links_audit_and_events(
     ]
     # One audit event per record, read by the record's history like any other create.
     created = AuditEvent.objects.filter(action="create", object_type="customers.contact")
-    assert sorted(created.values_list("object_id", flat=True)) == sorted(
-        [str(wang.pk), str(li.pk)]
-    )
+    assert sorted(created.values_list("object_id", flat=True)) == sorted([str(wang.pk), str(li.pk)])
     li_event = created.get(object_id=str(li.pk))
     assert li_event.changes["name"] == [None, "李娜"]
     assert li_event.changes["accounts"] == [None, [account.pk]]

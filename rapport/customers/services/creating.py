@@ -139,9 +139,7 @@ def accounts_create_many(*, actor: User, rows: list[dict[str, Any]]) -> list[Res
     codes = [
         r[1].get("credit_code") for r in results if isinstance(r, tuple) and r[1].get("credit_code")
     ]
-    taken = set(
-        Account.objects.filter(credit_code__in=codes).values_list("credit_code", flat=True)
-    )
+    taken = set(Account.objects.filter(credit_code__in=codes).values_list("credit_code", flat=True))
     seen: set[str] = set()
     pending = []
     for index, result in enumerate(results):
