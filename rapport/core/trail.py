@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from django.db import models
@@ -90,19 +91,26 @@ def record_many(
     return _many_writer(actor=actor, action=action, items=prepared, extra=extra or {})
 
 
+@cache
+def _sealed_fields(model: type[models.Model]) -> frozenset[str]:
+    from .crypto import EncryptedJSONField, EncryptedTextField
+
+    return frozenset(
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
+    )
+
+
 def seal(model: type[models.Model], changes: dict | None) -> dict | None:
     """Before/after values of fields encrypted at rest are encrypted in the trail too, so the
     audit stream never holds personal data the table itself keeps encrypted. Readers with the
     key ring (history tab, auditor pages) open them with `unseal`."""
-    from .crypto import EncryptedJSONField, EncryptedTextField, encrypt
+    from .crypto import encrypt
 
     if not changes:
         return changes
-    sealed_fields = {
-        field.name
-        for field in model._meta.concrete_fields
-        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
-    }
+    sealed_fields = _sealed_fields(model)
     if not sealed_fields & set(changes):
         return changes
     sealed = dict(changes)

@@ -43,6 +43,7 @@ from rapport.core import jobs, normalize, trail
 from rapport.core.customfields import values as custom_values
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.core.models import Job
+from rapport.core.rows import insert_rows
 from rapport.core.search import receivers as search_receivers
 from rapport.core.search import text as search_text
 from rapport.customers import services as customer_services
@@ -1070,23 +1071,25 @@ def import_execute(job: Job) -> Job:
                 if outcome == RowOutcome.FAILED and len(failures) < 100:
                     failures.append({"row": number, "errors": errors})
                 rows.append(
-                    ImportRow(
-                        run=run,
-                        number=number,
-                        outcome=outcome,
-                        record_id=record,
-                        row_hash=digest,
-                        cells=cells if outcome in (RowOutcome.FAILED, RowOutcome.SKIPPED) else [],
-                        errors=errors,
-                        before=before,
-                    )
+                    {
+                        "run_id": run.pk,
+                        "number": number,
+                        "outcome": outcome,
+                        "record_id": record,
+                        "row_hash": digest,
+                        "cells": cells
+                        if outcome in (RowOutcome.FAILED, RowOutcome.SKIPPED)
+                        else [],
+                        "errors": errors,
+                        "before": before,
+                    }
                 )
             after = batch[-1][0]
             processed = sum(counts.values())
             if dry_run:
                 transaction.set_rollback(True)
             else:
-                created = [row.record_id for row in rows if row.outcome == RowOutcome.CREATED]
+                created = [row["record_id"] for row in rows if row["outcome"] == RowOutcome.CREATED]
                 if created and run.object_type in scan.TYPES:
                     # New records that look like existing ones go to the review list now,
                     # not at the next nightly scan.
@@ -1095,7 +1098,7 @@ def import_execute(job: Job) -> Job:
                     )
                     if found:
                         duplicates[0] += found
-                ImportRow.objects.bulk_create(rows)
+                insert_rows(ImportRow, rows)
                 jobs.job_progress(
                     job=job,
                     processed=processed,
