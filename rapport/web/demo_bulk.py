@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 from rapport.core import jobs, search, trail
 from rapport.core.models import Job
 from rapport.core.rows import insert_rows
+from rapport.core.search import statistics as search_statistics
 from rapport.core.search.models import SearchDocument, SearchKey
 from rapport.customers.models import (
     Account,
@@ -479,6 +480,7 @@ def run_job(job: Job, *, progress: JobProgress | None = None) -> dict[str, int]:
             records_now = plan.records_before(batch + 1) - plan.records_before(start)
             progress(job, plan, batch + 1, records_now / max(time.monotonic() - started, 1e-9))
     analyze()
+    search_statistics.refresh()  # the popular names are known to the search at once
     with transaction.atomic():
         trail.record(
             actor=None,

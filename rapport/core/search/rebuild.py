@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .. import jobs
 from ..models import Job
-from . import index, registry
+from . import index, registry, statistics
 
 KIND = "search.rebuild"
 STALE_AFTER = timedelta(minutes=5)  # a running job with no heartbeat for this long is dead
@@ -109,6 +109,7 @@ def run(job: Job, *, batch_size: int = 500, progress: Callable[[Job], None] | No
                 if progress is not None:
                     progress(job)
             index.prune(object_type)
+            statistics.refresh([object_type])
             done = [*done, object_type]
             checkpoint = {"type": None, "after": 0, "done": done}
             jobs.job_progress(

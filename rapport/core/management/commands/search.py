@@ -1,4 +1,5 @@
-"""`rapport search rebuild [--type T] | query TEXT --as USER`: the search index from a terminal."""
+"""`rapport search rebuild [--type T] | statistics [--type T] | query TEXT --as USER`: the
+search index from a terminal."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from rapport.core.commands import CliCommand, format_table
 from rapport.core.models import Job
-from rapport.core.search import rebuild, registry
+from rapport.core.search import rebuild, registry, statistics
 from rapport.core.search import search as search_index
 
 
@@ -20,7 +21,7 @@ class Command(CliCommand):
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{rebuild,query}"
+            dest="subcommand", required=True, metavar="{rebuild,statistics,query}"
         )
         build = commands.add_parser(
             "rebuild",
@@ -46,6 +47,20 @@ class Command(CliCommand):
             type=int,
             default=500,
             help=gettext_lazy("Records per batch (10–5000, default 500)."),
+        )
+        stats = commands.add_parser(
+            "statistics",
+            help=gettext_lazy(
+                "Count the documents per term again, so the search tells popular fragments from "
+                "rare ones (PostgreSQL; nightly on the scheduler)."
+            ),
+        )
+        stats.add_argument(
+            "--type",
+            action="append",
+            dest="types",
+            metavar="TYPE",
+            help=gettext_lazy("Only this object type (repeatable)."),
         )
         query = commands.add_parser(
             "query", help=gettext_lazy("Search as a user: only what they may see, field rules on.")
@@ -104,6 +119,22 @@ class Command(CliCommand):
         self.stdout.write(
             _("Indexed %(count)d records (job %(id)d).") % {"count": job.processed, "id": job.pk}
         )
+
+    def do_statistics(self, options) -> None:
+        if not statistics.available():
+            raise CommandError(
+                _("The term statistics are for PostgreSQL; SQLite's index needs none.")
+            )
+        counted = statistics.refresh(options["types"])
+        for object_type, documents in counted.items():
+            self.stdout.write(
+                _("%(type)s: %(documents)d documents, %(terms)d frequent terms.")
+                % {
+                    "type": object_type,
+                    "documents": documents,
+                    "terms": statistics.terms_kept(object_type),
+                }
+            )
 
     def _progress(self, job: Job) -> None:
         if self.verbosity >= 1:
