@@ -1034,10 +1034,10 @@ def import_execute(job: Job) -> Job:
                 ctx.remember(number, cells)
     failures: list[dict[str, Any]] = list((job.result or {}).get("failures", []))
     # possible duplicates of existing records found for the rows created (kept for review)
-    duplicates = [int((job.result or {}).get("duplicates", 0))]
+    duplicates = int((job.result or {}).get("duplicates", 0))
 
     def flush(batch: list[tuple[int, list[str]]]) -> None:
-        nonlocal after
+        nonlocal after, duplicates
         hashes = [_fingerprint(run, cells) for _n, cells in batch]
         before_runs = _imported_before(run, hashes)
         with (
@@ -1096,8 +1096,7 @@ def import_execute(job: Job) -> Job:
                     found = scan.store_pairs_for(
                         run.object_type, created, names=run.row_count <= scan.NAME_CHECK_ROWS
                     )
-                    if found:
-                        duplicates[0] += found
+                    duplicates += found
                 insert_rows(ImportRow, rows)
                 jobs.job_progress(
                     job=job,
@@ -1106,7 +1105,7 @@ def import_execute(job: Job) -> Job:
                     failed=counts.get(RowOutcome.FAILED, 0),
                     checkpoint={"row": after},
                 )
-                job.result = {"counts": counts, "failures": failures, "duplicates": duplicates[0]}
+                job.result = {"counts": counts, "failures": failures, "duplicates": duplicates}
                 job.save(update_fields=["result"])
         if dry_run:  # the rows were rolled back; the counts are kept
             jobs.job_progress(
@@ -1134,7 +1133,7 @@ def import_execute(job: Job) -> Job:
         if not dry_run:
             ImportRun.objects.filter(pk=run.pk).update(state=ImportState.FAILED)
         raise
-    result = {"counts": counts, "failures": failures, "duplicates": duplicates[0]}
+    result = {"counts": counts, "failures": failures, "duplicates": duplicates}
     with transaction.atomic():
         jobs.job_finish(job=job, result=result)
         if dry_run:
