@@ -3,7 +3,7 @@ about the person, export it as a bundle, anonymize it, close it with its outcome
 
     request = request_create(actor=…, kind="access", subject_phone="138…", …)  # finds too
     match_decide(actor=…, request=request, contacts=[…], state="confirmed")
-    job = bundle_start(actor=…, request=request); bundle_execute(job)   # a zip: JSON + HTML
+    job = bundle_start(actor=…, request=request); bundle_execute(job)   # a zip: JSON + HTML + PDF
     request_erase(actor=…, request=request)            # customers.services.contact_anonymize
     request_complete(actor=…, request=request, outcome_note=…) / request_reject(…, reason=…)
 
@@ -624,8 +624,8 @@ def related_counts(contact_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def bundle_start(*, actor: User, request: SubjectRequest) -> Job:
-    """A job writing the person's data bundle (a zip of JSON, a readable HTML page and the
-    attachments) for the confirmed matches. Audited."""
+    """A job writing the person's data bundle (a zip of JSON, a readable HTML page, the same
+    page as a PDF, and the attachments) for the confirmed matches. Audited."""
     _require_manage(actor, request)
     _require_open(request)
     if request.erased_at is not None:
@@ -798,6 +798,15 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
     }
 
 
+def bundle_pdf(html: str) -> bytes:
+    """The readable page as a PDF (WeasyPrint, Chinese through the Noto CJK fonts). Nothing
+    outside the page is fetched: the page holds no links to load, and a value that looked
+    like one is text."""
+    from weasyprint import HTML, URLFetcher
+
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()
+
+
 def _write_bundle(job: Job, request: SubjectRequest, contacts: list[Contact], path: Path) -> dict:
     data = subject_data(request, contacts)
     html = render_to_string(
@@ -811,6 +820,7 @@ def _write_bundle(job: Job, request: SubjectRequest, contacts: list[Contact], pa
             f"request-{request.pk}.json", json.dumps(data, ensure_ascii=False, indent=2)
         )
         archive.writestr(f"request-{request.pk}.html", html)
+        archive.writestr(f"request-{request.pk}.pdf", bundle_pdf(html))
         for attachment in Attachment.objects.filter(
             interaction__contact__in=[c.pk for c in contacts]
         ).order_by("pk"):

@@ -4,10 +4,14 @@ aggregates, deadlines and reminders, permissions."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
+import zlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -202,6 +206,18 @@ def test_assignee_reminded_before_and_after_the_deadline(org, media):
 # --- the access bundle ---------------------------------------------------------------------------
 
 
+def _pdf_objects(pdf: bytes) -> bytes:
+    """The PDF's objects with their compressed streams opened (bookmarks and font names are
+    inside them)."""
+    opened = [pdf]
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            opened.append(zlib.decompress(stream.group(1)))
+        except zlib.error:  # an image or font program, not an object stream
+            continue
+    return b"".join(opened)
+
+
 def test_bundle_holds_the_decrypted_data_and_a_readable_page(org, media):
     admin = org["admin"]
     contact, colleague = make_person(admin)
@@ -217,6 +233,7 @@ def test_bundle_holds_the_decrypted_data_and_a_readable_page(org, media):
         names = archive.namelist()
         data = json.loads(archive.read(f"request-{request.pk}.json"))
         html = archive.read(f"request-{request.pk}.html").decode()
+        pdf = archive.read(f"request-{request.pk}.pdf")
         attachment = next(name for name in names if name.startswith("attachments/"))
         assert archive.read(attachment).startswith(b"%PDF")
     (person,) = data["contacts"]
@@ -230,6 +247,14 @@ def test_bundle_holds_the_decrypted_data_and_a_readable_page(org, media):
     assert "李娜" not in json.dumps(data, ensure_ascii=False)  # only the confirmed person
     assert '<meta charset="utf-8">' in html and "张伟" in html and PHONE in html
     assert "Noto Sans CJK SC" in html
+    # the same page as a PDF: the person's name is its bookmark, set in a CJK font
+    assert pdf.startswith(b"%PDF-")
+    artefacts = Path(settings.BASE_DIR) / "var" / "screenshots"  # for a reviewer's eye
+    artefacts.mkdir(parents=True, exist_ok=True)
+    (artefacts / "privacy-bundle.pdf").write_bytes(pdf)
+    objects = _pdf_objects(pdf)
+    assert "张伟".encode("utf-16-be").hex().encode() in objects
+    assert b"Noto-Sans-CJK" in objects
     assert AuditEvent.objects.filter(
         action="export", object_type="customers.contact", object_id=str(contact.pk)
     ).exists()
