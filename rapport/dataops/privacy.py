@@ -820,7 +820,10 @@ def _write_bundle(job: Job, request: SubjectRequest, contacts: list[Contact], pa
             f"request-{request.pk}.json", json.dumps(data, ensure_ascii=False, indent=2)
         )
         archive.writestr(f"request-{request.pk}.html", html)
-        archive.writestr(f"request-{request.pk}.pdf", bundle_pdf(html))
+        try:
+            archive.writestr(f"request-{request.pk}.pdf", bundle_pdf(html))
+        except OSError as error:  # WeasyPrint without its Pango library: the HTML stands
+            jobs.job_progress(job=job, error={"pdf": "unavailable", "message": str(error)[:300]})
         for attachment in Attachment.objects.filter(
             interaction__contact__in=[c.pk for c in contacts]
         ).order_by("pk"):

@@ -265,6 +265,24 @@ def test_bundle_holds_the_decrypted_data_and_a_readable_page(org, media):
     assert request.status == SubjectRequestStatus.COMPLETED
 
 
+def test_without_pango_the_bundle_keeps_its_html_and_says_so(org, media, monkeypatch):
+    admin = org["admin"]
+    make_person(admin)
+    request = new_request(admin)
+    confirm_all(admin, request)
+
+    def no_pango(html):
+        raise OSError("cannot load library 'libpangoft2-1.0.so.0'")
+
+    monkeypatch.setattr(privacy, "bundle_pdf", no_pango)
+    job = privacy.bundle_execute(privacy.bundle_start(actor=admin, request=request))
+    assert job.state == Job.State.SUCCEEDED
+    assert any(error.get("pdf") == "unavailable" for error in job.errors)
+    with zipfile.ZipFile(privacy.bundle_file(actor=admin, request=request)) as archive:
+        names = archive.namelist()
+    assert f"request-{request.pk}.html" in names and f"request-{request.pk}.pdf" not in names
+
+
 def test_an_access_request_is_not_complete_without_its_bundle(org, media):
     admin = org["admin"]
     make_person(admin, with_history=False)
