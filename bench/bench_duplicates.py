@@ -72,7 +72,7 @@ def main() -> None:
     if not args.skip_scan:
         for name, object_type, phase in scan.PHASES:
             started = time.perf_counter()
-            stored = scan._store(object_type, phase())
+            stored = scan.run_phase(object_type, phase)
             took = time.perf_counter() - started
             started = time.perf_counter()
             with connection.cursor() as cursor:

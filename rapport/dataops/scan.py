@@ -343,9 +343,15 @@ def scan_start(*, actor) -> Job:
     )
 
 
+def run_phase(object_type: str, phase: Callable[[], Iterator[Pair] | int], *, since=None) -> int:
+    """Run one phase: the pairs it yields are kept by `_store`; a phase that stores its pairs
+    itself in SQL says how many. Returns the number of pairs."""
+    result = phase()
+    return result if isinstance(result, int) else _store(object_type, result, since=since)
+
+
 def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
-    """Run the job's phases from its checkpoint on; finish it. A phase yields pairs (kept by
-    `_store`) or stores them itself in SQL and says how many."""
+    """Run the job's phases from its checkpoint on; finish it."""
     jobs.job_start(job=job)
     done = list((job.checkpoint or {}).get("done", []))
     found = dict((job.result or {}).get("pairs", {}))
@@ -354,12 +360,7 @@ def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
             if name in done:
                 continue
             with transaction.atomic():
-                result = phase()
-                found[name] = (
-                    result
-                    if isinstance(result, int)
-                    else _store(object_type, result, since=job.started_at)
-                )
+                found[name] = run_phase(object_type, phase, since=job.started_at)
                 done.append(name)
                 jobs.job_progress(
                     job=job,
