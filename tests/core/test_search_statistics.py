@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from rapport.core import search, tasks
 from rapport.core.search import index, rebuild, statistics, text
@@ -98,8 +99,9 @@ def test_a_rebuild_takes_the_statistics_again(accounts):
 @postgresql_only
 def test_the_command_and_the_nightly_task(accounts):
     out = StringIO()
-    call_command("search", "statistics", "--type", ACCOUNT, stdout=out)
-    assert f"{ACCOUNT}: 28 " in out.getvalue()
+    with translation.override("en"):
+        call_command("search", "statistics", "--type", ACCOUNT, stdout=out)
+    assert f"{ACCOUNT}: 28 documents" in out.getvalue()
     assert tasks.search_statistics()[ACCOUNT] == 28
 
 
