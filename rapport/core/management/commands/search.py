@@ -14,6 +14,11 @@ from rapport.core.search import rebuild, registry, statistics
 from rapport.core.search import search as search_index
 
 
+def _type_option(parser, help_text) -> None:
+    """`--type T` (repeatable) on a subcommand; checked against the registry in `handle`."""
+    parser.add_argument("--type", action="append", dest="types", metavar="TYPE", help=help_text)
+
+
 class Command(CliCommand):
     help = gettext_lazy(
         "The search index: rebuild it (a resumable job), or search it as a user would."
@@ -30,12 +35,8 @@ class Command(CliCommand):
                 "last checkpoint."
             ),
         )
-        build.add_argument(
-            "--type",
-            action="append",
-            dest="types",
-            metavar="TYPE",
-            help=gettext_lazy("Only this object type, e.g. customers.account (repeatable)."),
+        _type_option(
+            build, gettext_lazy("Only this object type, e.g. customers.account (repeatable).")
         )
         build.add_argument(
             "--restart",
@@ -55,13 +56,7 @@ class Command(CliCommand):
                 "rare ones (PostgreSQL; nightly on the scheduler)."
             ),
         )
-        stats.add_argument(
-            "--type",
-            action="append",
-            dest="types",
-            metavar="TYPE",
-            help=gettext_lazy("Only this object type (repeatable)."),
-        )
+        _type_option(stats, gettext_lazy("Only this object type (repeatable)."))
         query = commands.add_parser(
             "query", help=gettext_lazy("Search as a user: only what they may see, field rules on.")
         )
@@ -73,13 +68,7 @@ class Command(CliCommand):
             required=True,
             help=gettext_lazy("Search as this user."),
         )
-        query.add_argument(
-            "--type",
-            action="append",
-            dest="types",
-            metavar="TYPE",
-            help=gettext_lazy("Only this object type (repeatable)."),
-        )
+        _type_option(query, gettext_lazy("Only this object type (repeatable)."))
         query.add_argument(
             "--limit", type=int, default=10, help=gettext_lazy("Hits per type (1–100).")
         )
