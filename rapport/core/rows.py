@@ -26,8 +26,10 @@ def insert_rows(model: type[models.Model], rows: list[dict]) -> int:
             defaults[field.attname] = now
         else:
             defaults[field.attname] = field.get_default()
-    # On PostgreSQL the driver takes these fields' Python values as they are; every other
-    # field (JSON, encrypted text, …) is prepared as an insert would.
+    # The drivers take these fields' Python values as they are (SQLite's datetimes excepted:
+    # Django stores them as UTC text); every other field (JSON, encrypted text, …) is prepared
+    # as an insert would.
+    postgresql = connection.vendor == "postgresql"
     plain = {
         models.CharField,
         models.TextField,
@@ -37,18 +39,22 @@ def insert_rows(model: type[models.Model], rows: list[dict]) -> int:
         models.BigIntegerField,
         models.BooleanField,
         models.ForeignKey,
-        models.DateTimeField,
     }
+    if postgresql:
+        plain.add(models.DateTimeField)
+    columns = [
+        (field.attname, defaults[field.attname], None if type(field) in plain else field)
+        for field in fields
+    ]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    postgresql = connection.vendor == "postgresql"
 
     def line(row: dict) -> list:
         values = []
-        for field in fields:
-            value = row.get(field.attname, defaults[field.attname])
-            if value is not None and (type(field) not in plain or not postgresql):
-                value = field.get_db_prep_save(value, connection)
+        for attname, default, prepared_by in columns:
+            value = row.get(attname, default)
+            if value is not None and prepared_by is not None:
+                value = prepared_by.get_db_prep_save(value, connection)
             values.append(value)
         return values
 
