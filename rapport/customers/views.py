@@ -13,13 +13,11 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.audit.models import AuditEvent
@@ -33,23 +31,14 @@ from rapport.identity.models import Action, FieldRule, User
 from . import options as account_options
 from . import services
 from .forms import AccountForm, ContactForm, lookup_label, parse_record_id
-from .models import Account, ConsentChannel, ConsentPurpose, ConsentStatus, Contact, ContactRole
+from .history import action_label, field_label
+from .models import Account, ConsentStatus, Contact, ContactRole
 from .querysets import accounts_matching
 
 ACCOUNT = Account.security_type
 CONTACT = Contact.security_type
 PAGE_SIZE = 50
 RELATED_LIMIT = 20  # subsidiaries / contacts shown on a detail page before "show all"
-
-ACTION_LABELS = {
-    "create": gettext_lazy("Created"),
-    "update": gettext_lazy("Changed"),
-    "view": gettext_lazy("Viewed"),
-    "deactivate": gettext_lazy("Deactivated"),
-    "reactivate": gettext_lazy("Reactivated"),
-    "assign": gettext_lazy("Owner changed"),
-    "consent": gettext_lazy("Consent changed"),
-}
 
 
 def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -72,23 +61,6 @@ def _require_grant(user: User, object_type: str, action: str) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
-def _label(model: type[models.Model], name: str) -> str:
-    if name == "tags":
-        return _("Tags")
-    if name == "account_role":
-        return _("Role at account")
-    if name.startswith("consent."):  # consent.<channel>.<purpose>
-        _prefix, channel, purpose = (name.split(".") + ["", ""])[:3]
-        return _("Consent: %(channel)s, %(purpose)s") % {
-            "channel": dict(ConsentChannel.choices).get(channel, channel),
-            "purpose": dict(ConsentPurpose.choices).get(purpose, purpose),
-        }
-    try:
-        return capfirst(model._meta.get_field(name).verbose_name)
-    except Exception:  # a field that no longer exists still has history
-        return name
-
-
 def _hidden_fields(user: User, object_type: str) -> set[str]:
     return {
         field
@@ -105,7 +77,7 @@ def _fields_for_display(model, values: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": name,
-            "label": _label(model, name),
+            "label": field_label(model, name),
             "value": value,
             "many": isinstance(value, list),
         }
@@ -224,7 +196,7 @@ class _HistoryValues:
             rows.append(
                 {
                     "field": field,
-                    "label": self.custom_labels.get(field) or _label(self.model, field),
+                    "label": self.custom_labels.get(field) or field_label(self.model, field),
                     "old": self._one(field, old),
                     "new": self._one(field, new),
                 }
@@ -259,7 +231,7 @@ def _history(request: HttpRequest, model, pk: int, template: str, name: str) -> 
             {
                 "event": event,
                 "who": str(event.actor) if event.actor_id and event.actor else event.actor_repr,
-                "action": ACTION_LABELS.get(event.action, event.action),
+                "action": action_label(event.action),
                 "changes": changes,
             }
         )
@@ -305,7 +277,7 @@ def record_restore(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("“%(field)s” is back to its earlier value.")
-            % {"field": _label(model, request.POST.get("field", ""))},
+            % {"field": field_label(model, request.POST.get("field", ""))},
         )
     name = "customers:account_history" if model is Account else "customers:contact_history"
     return redirect(reverse(name, kwargs={"pk": record.pk}))

@@ -48,6 +48,7 @@ from rapport.core.errors import NotFound, PermissionDenied
 from rapport.core.models import Job
 from rapport.core.notifications import registry as notification_registry
 from rapport.core.notifications.services import notify
+from rapport.customers import history
 from rapport.customers import services as customer_services
 from rapport.customers.models import (
     Attachment,
@@ -775,9 +776,16 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
                     {
                         "at": _iso(event.at),
                         "action": event.action,
+                        "what": history.action_label(event.action),
                         "by": event.actor_repr,
                         "channel": event.channel,
                         "fields": sorted(event.changes or {}),
+                        "field_labels": [
+                            labels.get(name.removeprefix("custom."), name)
+                            if name.startswith("custom.")
+                            else history.field_label(Contact, name)
+                            for name in sorted(event.changes or {})
+                        ],
                     }
                     for event in events[contact.pk]
                 ],

@@ -61,6 +61,11 @@ def test_merge_flow_in_chinese(org, two):
     client.post(reverse("customers:merge_undo", args=[merge.pk]))
     assert Account.objects.get(pk=other.pk).is_active
     assert 'data-testid="merge-undone"' in client.get(response["Location"]).content.decode()
+    # both records' histories say what happened in words, not the audit's codes
+    kept = client.get(reverse("customers:account_history", args=[keep.pk])).content.decode()
+    merged = client.get(reverse("customers:account_history", args=[other.pk])).content.decode()
+    assert "另一条记录已合并到此记录" in kept and "合并已撤销" in kept
+    assert "已合并到另一条记录" in merged and ">merged_into<" not in merged
 
 
 def test_merge_refusal_is_shown_on_the_compare_page(org, two):

@@ -22,10 +22,11 @@ from rapport.core import search
 from rapport.core.errors import PermissionDenied
 from rapport.core.models import Job
 from rapport.core.notifications.models import Notification
-from rapport.customers import services
+from rapport.customers import history, services
 from rapport.customers.models import (
     Attachment,
     Consent,
+    Contact,
     ContactIdentifier,
     Interaction,
 )
@@ -244,6 +245,13 @@ def test_bundle_holds_the_decrypted_data_and_a_readable_page(org, media):
     assert person["accounts"][0]["name"] == "华信软件有限公司"
     assert person["took_part_in"] == []
     assert any(event["action"] == "create" for event in person["processing_history"])
+    # the history reads in the requester's language: actions and fields in words, not codes
+    created = next(e for e in person["processing_history"] if e["action"] == "create")
+    assert created["what"] == "创建" and "create —" not in html and "创建 — " in html
+    with translation.override("zh-hans"):
+        name_label = history.field_label(Contact, "name")
+    assert name_label != "name" and name_label in created["field_labels"]
+    assert name_label in html.split("创建 — ", 1)[1]
     assert "李娜" not in json.dumps(data, ensure_ascii=False)  # only the confirmed person
     assert '<meta charset="utf-8">' in html and "张伟" in html and PHONE in html
     assert "Noto Sans CJK SC" in html
