@@ -14,19 +14,23 @@ square:
   and only exact equal names are paired within it.
 
 Each phase is one step of the job's checkpoint: a restart resumes at the phase it stopped
-in, and storing a pair again updates it (a dismissed pair stays dismissed).
+in, and storing a pair again updates it (a dismissed pair stays dismissed). Last, the open
+pairs this scan did not find again (an earlier scan's, an import's) are checked by the same
+rules one by one: still alike, they keep their current reasons; no longer, they go.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import combinations
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from rapport.core import jobs, normalize
 from rapport.core.models import Job
@@ -321,12 +325,156 @@ def store_pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> 
     return _store(object_type, pairs_for(object_type, ids, names=names))
 
 
+# --- pairs an earlier scan or import found, which this scan did not find again ---------------
+
+
+def _name_key(name: str) -> str:
+    return normalize.text(name).replace(" ", "").lower()
+
+
+def _contact_reasons(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[dict]]:
+    """What still makes each pair of contacts alike, by the scan's rules (both active)."""
+    ids = {pk for pair in pairs for pk in pair}
+    active = set(Contact.objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
+    keys: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for contact_id, kind, blind in ContactIdentifier.objects.filter(
+        contact_id__in=active
+    ).values_list("contact_id", "kind", "blind"):
+        keys[contact_id].add((kind, blind))
+    shared_blinds = {blind for pair in pairs for _kind, blind in keys[pair[0]] & keys[pair[1]]}
+    holders = {  # how many active contacts hold each shared key (a switchboard says nothing)
+        (kind, blind): n
+        for kind, blind, n in ContactIdentifier.objects.filter(
+            blind__in=shared_blinds, contact__is_active=True
+        )
+        .values("kind", "blind")
+        .annotate(n=Count("contact_id", distinct=True))
+        .values_list("kind", "blind", "n")
+    }
+    names = dict(Contact.objects.filter(pk__in=active).values_list("pk", "name"))
+    accounts: dict[int, set[int]] = defaultdict(set)
+    for contact_id, account_id in AccountContact.objects.filter(contact_id__in=active).values_list(
+        "contact_id", "account_id"
+    ):
+        accounts[contact_id].add(account_id)
+    found = {}
+    for first, second in pairs:
+        if first not in active or second not in active:
+            continue
+        kinds = {
+            kind
+            for kind, blind in keys[first] & keys[second]
+            if holders.get((kind, blind), 0) <= BLOCK_LIMIT
+        }
+        reasons = [
+            {"code": kind}
+            for kind in sorted(kinds, key=lambda kind: (-IDENTIFIER_SCORES.get(kind, 90), kind))
+        ]
+        if accounts[first] & accounts[second] and _name_key(names[first]) == _name_key(
+            names[second]
+        ):
+            reasons.append({"code": "name_account", "score": 100})
+        found[(first, second)] = reasons
+    return found
+
+
+def _account_reasons(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[dict]]:
+    """What still makes each pair of accounts alike, by the scan's rules (both active)."""
+    ids = {pk for pair in pairs for pk in pair}
+    rows = {
+        pk: (name, phone)
+        for pk, name, phone in Account.objects.filter(pk__in=ids, is_active=True).values_list(
+            "pk", "name", "phone"
+        )
+    }
+    phones = {phone for _name, phone in rows.values() if phone}
+    sharing = dict(
+        Account.objects.filter(is_active=True, phone__in=phones)
+        .values("phone")
+        .annotate(n=Count("id"))
+        .values_list("phone", "n")
+    )
+    found = {}
+    for first, second in pairs:
+        if first not in rows or second not in rows:
+            continue
+        (name_a, phone_a), (name_b, phone_b) = rows[first], rows[second]
+        reasons = []
+        if phone_a and phone_a == phone_b and sharing.get(phone_a, 0) <= BLOCK_LIMIT:
+            reasons.append({"code": "phone"})
+        key_a, key_b = normalize.company_key(name_a), normalize.company_key(name_b)
+        score = (
+            100 if key_a and key_a == key_b else matching.name_score(name_a, name_b, company=True)
+        )
+        if score >= matching.THRESHOLD:
+            reasons.append({"code": "name", "score": score})
+        found[(first, second)] = reasons
+    return found
+
+
+def _score(reasons: list[dict]) -> int:
+    scores = {**IDENTIFIER_SCORES, "name_account": 85}
+    return max(
+        reason["score"] if reason["code"] == "name" else scores.get(reason["code"], 90)
+        for reason in reasons
+    )
+
+
+def recheck(object_type: str, *, since) -> int:
+    """Open pairs not seen since `since` (this scan's start) — found by an earlier scan or an
+    import, not again now — are checked by the same rules, pair by pair: those still alike
+    keep their current reasons, the others leave the review list (a dismissed pair stays
+    dismissed). Pairs whose record is inactive are left as they are. Returns how many went."""
+    reasons_of = _contact_reasons if object_type == CONTACT else _account_reasons
+    stale = DuplicatePair.objects.filter(
+        object_type=object_type, state=PairState.OPEN, seen_at__lt=since
+    )
+    gone = 0
+    last = 0
+    while True:
+        batch = list(
+            stale.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "first_id", "second_id")[:BATCH]
+        )
+        if not batch:
+            return gone
+        last = batch[-1][0]
+        found = reasons_of([(first, second) for _pk, first, second in batch])
+        drop, keep = [], []
+        for pk, first, second in batch:
+            reasons = found.get((first, second))
+            if reasons is None:
+                continue  # a record inactive (merged away): left for the merge to settle
+            if reasons:
+                keep.append(DuplicatePair(pk=pk, reasons=reasons, score=_score(reasons)))
+            else:
+                drop.append(pk)
+        DuplicatePair.objects.filter(pk__in=drop).delete()
+        DuplicatePair.objects.bulk_update(keep, ["reasons", "score"])
+        gone += len(drop)
+
+
 PHASES: list[tuple[str, str, Callable[[], Iterator[Pair] | int]]] = [
     ("contact_identifiers", CONTACT, contact_identifier_pairs),
     ("contact_names", CONTACT, contact_name_pairs),
     ("account_phones", ACCOUNT, account_phone_pairs),
     ("account_names", ACCOUNT, account_name_pairs),
 ]
+# After the phases: the pairs they did not find again ({phase name: type}); each returns how
+# many pairs went.
+RECHECKS = [("contact_recheck", CONTACT), ("account_recheck", ACCOUNT)]
+# How the job's counts read: {step: text with %(count)s}.
+STEP_LABELS = {
+    "contact_identifiers": gettext_lazy(
+        "Contacts sharing a phone, e-mail or ID number: %(count)s pairs"
+    ),
+    "contact_names": gettext_lazy("Contacts with the same name at an account: %(count)s pairs"),
+    "account_phones": gettext_lazy("Accounts sharing a phone: %(count)s pairs"),
+    "account_names": gettext_lazy("Accounts with similar names: %(count)s pairs"),
+    "contact_recheck": gettext_lazy("Contact pairs no longer alike, removed: %(count)s"),
+    "account_recheck": gettext_lazy("Account pairs no longer alike, removed: %(count)s"),
+}
 
 
 def scan_start(*, actor) -> Job:
@@ -339,7 +487,7 @@ def scan_start(*, actor) -> Job:
     if unfinished is not None:
         return unfinished
     return jobs.job_create(
-        actor=actor, kind=KIND, title="Duplicate scan", total=len(PHASES), params={}
+        actor=actor, kind=KIND, title="Duplicate scan", total=len(PHASES) + len(RECHECKS), params={}
     )
 
 
@@ -356,7 +504,12 @@ def scan_run(job: Job, *, progress: Callable[[Job], None] | None = None) -> Job:
     done = list((job.checkpoint or {}).get("done", []))
     found = dict((job.result or {}).get("pairs", {}))
     try:
-        for name, object_type, phase in PHASES:
+        steps = [(name, object_type, phase) for name, object_type, phase in PHASES]
+        steps += [
+            (name, object_type, partial(recheck, object_type, since=job.started_at))
+            for name, object_type in RECHECKS
+        ]
+        for name, object_type, phase in steps:
             if name in done:
                 continue
             with transaction.atomic():

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from rapport.audit.models import AuditEvent
 from rapport.core.models import Job
@@ -64,7 +64,8 @@ def test_scan_finds_what_a_person_would(org, messy):
     job = scan.scan_start(actor=org["admin"])
     scan.scan_run(job)
     job.refresh_from_db()
-    assert job.state == Job.State.SUCCEEDED and job.processed == len(scan.PHASES)
+    assert job.state == Job.State.SUCCEEDED
+    assert job.processed == len(scan.PHASES) + len(scan.RECHECKS)
     found = pairs(ACCOUNT)
     assert key(messy["a"], messy["b"]) in found  # script and suffix
     assert key(messy["a"], messy["c"]) in found  # the same phone
@@ -113,7 +114,7 @@ def test_an_interrupted_scan_resumes_at_its_phase(org, messy, monkeypatch):
     scan.scan_run(job)
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED
-    assert job.checkpoint["done"] == [name for name, *_ in phases]
+    assert job.checkpoint["done"] == [name for name, *_ in phases + scan.RECHECKS]
 
 
 def test_review_page_compare_and_dismiss(org, messy):
@@ -193,6 +194,8 @@ def test_cli(org, messy):
         out = StringIO()
         call_command("duplicates", "scan", "--as", "admin", stdout=out)
         assert "Scan finished" in out.getvalue()
+        assert "Contacts sharing a phone, e-mail or ID number: 1 pairs" in out.getvalue()
+        assert "Account pairs no longer alike, removed: 0" in out.getvalue()
         out = StringIO()
         call_command("duplicates", "list", "--as", "manager", stdout=out)
         assert "北京華信軟件有限責任公司" in out.getvalue()
@@ -251,3 +254,52 @@ def test_a_switchboard_number_shared_by_many_pairs_no_one(org, django_capture_on
     found = pairs(CONTACT)
     assert not any(pair[0] in {p.pk for p in people} for pair in found)
     assert found == {key(few[0], few[1]), key(few[0], few[2]), key(few[1], few[2])}
+
+
+def test_pairs_no_longer_alike_leave_the_list_and_others_keep_their_true_reasons(
+    org, messy, django_capture_on_commit_callbacks
+):
+    rep = org["rep_east"]
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    a, b, c = messy["a"], messy["b"], messy["c"]
+    phone_pair = DuplicatePair.objects.get(object_type=ACCOUNT, first_id=a.pk, second_id=c.pk)
+    assert {reason["code"] for reason in phone_pair.reasons} >= {"phone"}
+    zhang_pair = DuplicatePair.objects.get(
+        object_type=CONTACT, first_id=messy["zhang"].pk, second_id=messy["zhang3"].pk
+    )
+    dismissed = DuplicatePair.objects.get(object_type=ACCOUNT, first_id=a.pk, second_id=b.pk)
+    from rapport.dataops import services as dataops_services
+
+    dataops_services.pair_dismiss(actor=org["sales_manager"], pair=dismissed)
+    kept, _created = DuplicatePair.objects.update_or_create(
+        object_type=ACCOUNT,
+        first_id=b.pk,
+        second_id=c.pk,
+        defaults={"score": 81, "reasons": [{"code": "name", "score": 81}]},
+    )
+    # the shared e-mail is corrected, c gets its own number and a different name: the
+    # e-mail pair and c's pairs are no longer alike; nothing else changed
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contact_update(actor=rep, contact=messy["zhang3"], emails=["wz@other.example"])
+        services.account_update(actor=rep, account=c, phone="021-55550101", name="上海永盛贸易")
+    job = scan.scan_run(scan.scan_start(actor=org["admin"]))
+    assert job.result["pairs"]["contact_recheck"] == 1
+    assert not DuplicatePair.objects.filter(pk=zhang_pair.pk).exists()
+    assert not DuplicatePair.objects.filter(pk__in=[phone_pair.pk, kept.pk]).exists()
+    dismissed.refresh_from_db()
+    assert dismissed.state == PairState.DISMISSED  # a person's decision is never undone
+    assert key(messy["zhang"], messy["zhang2"]) in pairs(CONTACT)
+
+
+def test_a_pair_found_only_by_an_import_is_kept_while_it_holds(org, messy):
+    b, c = messy["b"], messy["c"]
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    DuplicatePair.objects.filter(object_type=ACCOUNT).delete()
+    found_by_import = DuplicatePair.objects.create(
+        object_type=ACCOUNT, first_id=b.pk, second_id=c.pk, score=50, reasons=[{"code": "x"}]
+    )
+    scan.recheck(ACCOUNT, since=timezone.now())
+    found_by_import.refresh_from_db()
+    # 北京華信軟件有限責任公司 and 华信软件（北京）: still alike by name, reasons brought up to date
+    assert [reason["code"] for reason in found_by_import.reasons] == ["name"]
+    assert found_by_import.score >= 80

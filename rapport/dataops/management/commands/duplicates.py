@@ -66,8 +66,9 @@ class Command(CliCommand):
             )
 
         job = scan.scan_run(job, progress=report)
-        for phase, count in (job.result or {}).get("pairs", {}).items():
-            self.stdout.write(f"{phase}: {count}")
+        for step, count in (job.result or {}).get("pairs", {}).items():
+            label = scan.STEP_LABELS.get(step)
+            self.stdout.write(str(label) % {"count": count} if label else f"{step}: {count}")
         self.stdout.write(_("Scan finished (job %(id)s).") % {"id": job.pk})
 
     def do_list(self, actor, options) -> None:
