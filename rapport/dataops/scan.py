@@ -55,11 +55,19 @@ def _pair(a: int, b: int, score: int, reason: dict[str, Any]) -> Pair:
     return low, high, score, [reason]
 
 
+# Distinct pairs a phase holds in memory before writing them (with `since`, see `_store`).
+FLUSH = 50_000
+
+
 def _store(object_type: str, pairs: Iterable[Pair], *, since=None) -> int:
-    """Upsert pairs (the best score and every reason per pair); returns how many. A pair an
-    earlier phase of the same scan (seen at or after `since`) already stored keeps its
-    reasons too; one from an older scan is replaced, so reasons that went away go."""
+    """Upsert pairs (the best score and every reason per pair); returns how many were
+    written. A pair an earlier phase of the same scan (seen at or after `since`) already
+    stored keeps its reasons too; one from an older scan is replaced, so reasons that went
+    away go. With `since`, pairs are written every `FLUSH` distinct pairs, so a phase finding
+    millions holds a bounded number in memory: one found again after its flush is merged with
+    the stored row like an earlier phase's."""
     best: dict[tuple[int, int], tuple[int, list[dict[str, Any]]]] = {}
+    written = 0
     for low, high, score, reasons in pairs:
         if low == high:
             continue
@@ -68,6 +76,13 @@ def _store(object_type: str, pairs: Iterable[Pair], *, since=None) -> int:
             best[(low, high)] = (score, list(reasons))
         else:
             best[(low, high)] = (max(current[0], score), _merged(current[1], reasons))
+        if since is not None and len(best) >= FLUSH:
+            written += _upsert(object_type, best, since=since)
+            best = {}
+    return written + _upsert(object_type, best, since=since)
+
+
+def _upsert(object_type: str, best: dict, *, since=None) -> int:
     keys = list(best)
     for start in range(0, len(keys), BATCH):
         chunk = keys[start : start + BATCH]

@@ -303,3 +303,33 @@ def test_a_pair_found_only_by_an_import_is_kept_while_it_holds(org, messy):
     # 北京華信軟件有限責任公司 and 华信软件（北京）: still alike by name, reasons brought up to date
     assert [reason["code"] for reason in found_by_import.reasons] == ["name"]
     assert found_by_import.score >= 80
+
+
+def test_a_scan_writing_as_it_goes_keeps_the_same_pairs_and_reasons(
+    org, messy, monkeypatch, django_capture_on_commit_callbacks
+):
+    rep = org["rep_east"]
+    with django_capture_on_commit_callbacks(execute=True):
+        # the same two people at two accounts: their pair is found once per account
+        services.contact_update(
+            actor=rep, contact=messy["zhang2"], accounts=[messy["a"], messy["b"]]
+        )
+        services.contact_update(
+            actor=rep, contact=messy["zhang"], accounts=[messy["a"], messy["b"]]
+        )
+
+    def stored():
+        return {
+            (p.object_type, p.first_id, p.second_id): (p.score, p.reasons)
+            for p in DuplicatePair.objects.all()
+        }
+
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    whole = stored()
+    DuplicatePair.objects.all().delete()
+    monkeypatch.setattr(scan, "FLUSH", 1)  # every pair written as soon as it is found
+    scan.scan_run(scan.scan_start(actor=org["admin"]))
+    assert stored() == whole
+    # found at both accounts, kept once with its one reason
+    pair = whole[(CONTACT, *key(messy["zhang"], messy["zhang2"]))]
+    assert pair == (85, [{"code": "name_account", "score": 100}])
