@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rapport.identity",
     "rapport.audit",
     "rapport.customers",
+    "rapport.service",
     "rapport.automation",
     "rapport.dataops",
     "rapport.web",

@@ -20,6 +20,7 @@ BACKUP = "dataops.backup"
 SUBJECT_REQUEST = "dataops.subjectrequest"
 RETENTION = "dataops.retention"
 QUALITY = "dataops.quality"
+BUSINESS_CALENDAR = "service.calendar"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -82,6 +83,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (SUBJECT_REQUEST, "manage", "all"),
         (RETENTION, "manage", "all"),
         (QUALITY, "manage", "all"),
+        (BUSINESS_CALENDAR, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
@@ -144,6 +146,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
             {"view": "department", "add": "own", "change": "department", "assign": "department"}
         ),
         (USER, "view", "department"),
+        (BUSINESS_CALENDAR, "manage", "all"),
     ],
     "marketer": [
         *_customer({"view": "all", "export": "all"}),

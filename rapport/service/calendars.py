@@ -21,11 +21,15 @@ datetimes, so a daylight-saving change (outside China) neither loses nor invents
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # How far ahead `add` looks for working time before it gives up.
 HORIZON_DAYS = 400
@@ -85,6 +89,71 @@ def valid_hours(hours: Hours) -> bool:
     except (TypeError, ValueError):  # not pairs of minutes
         return False
     return True
+
+
+_RANGE = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(?:-|~|至|到)\s*(\d{1,2})(?::(\d{2}))?$")
+
+
+def parse_hours(text: str) -> Hours:
+    """Working intervals from text such as "09:00-12:00, 13:30-18:00" (full-width digits and
+    punctuation, 至 / ~ / – between the times, whole hours as "9-18" are fine); empty text is
+    a closed day. Raises a localized ValidationError naming the part it cannot read."""
+    from rapport.core import normalize
+
+    folded = normalize.text(text or "").replace("：", ":")
+    folded = folded.replace("–", "-").replace("—", "-").replace("～", "~")
+    folded = re.sub(r"\s*(-|~|至|到)\s*", r"\1", folded)
+    hours = []
+    for part in re.split(r"[,;、，；\s]+(?=\d)", folded.strip()):
+        part = part.strip().strip(",;、")
+        if not part:
+            continue
+        matched = _RANGE.match(part)
+        if matched is None:
+            raise ValidationError(
+                _("“%(part)s” is not a time range such as 09:00-12:00.") % {"part": part},
+                code="invalid",
+            )
+        start_hour, start_minute, end_hour, end_minute = (int(g or 0) for g in matched.groups())
+        if start_hour > 23 or end_hour > 24 or start_minute > 59 or end_minute > 59:
+            raise ValidationError(
+                _("“%(part)s” is not a time of day.") % {"part": part}, code="invalid"
+            )
+        start, end = start_hour * 60 + start_minute, end_hour * 60 + end_minute
+        if end > MINUTES_PER_DAY or end <= start:
+            raise ValidationError(
+                _("“%(part)s” ends before it starts.") % {"part": part}, code="invalid"
+            )
+        hours.append((start, end))
+    hours.sort()
+    if not valid_hours(tuple(hours)):
+        raise ValidationError(_("The time ranges overlap."), code="overlap")
+    return tuple(hours)
+
+
+def format_hours(hours: Hours) -> str:
+    """ "09:00-12:00, 13:30-18:00"; empty for a closed day."""
+    return ", ".join(
+        f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}" for start, end in hours
+    )
+
+
+def check_time_zone(name: str) -> str:
+    if name not in _time_zones():
+        raise ValidationError(
+            _("“%(zone)s” is not a time zone such as Asia/Shanghai.") % {"zone": name},
+            code="invalid",
+        )
+    return name
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone_choices() -> list[str]:
+    return sorted(_time_zones())
 
 
 @dataclass(frozen=True)
