@@ -7,6 +7,7 @@ api_v1 = [
     path("", include("rapport.identity.api_urls")),
     path("", include("rapport.audit.api_urls")),
     path("", include("rapport.customers.api_urls")),
+    path("", include("rapport.service.api_urls")),
     path("", include("rapport.automation.api_urls")),
     path("", include("rapport.dataops.api_urls")),
     path("", include("rapport.web.api_urls")),
