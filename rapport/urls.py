@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("rapport.identity.urls")),
     path("", include("rapport.audit.urls")),
     path("", include("rapport.customers.urls")),
+    path("", include("rapport.service.urls")),
     path("", include("rapport.automation.urls")),
     path("", include("rapport.automation.approval_urls")),
     path("", include("rapport.dataops.urls")),

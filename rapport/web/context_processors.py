@@ -26,5 +26,6 @@ def navigation(request):
             "privacy": policy.has_grant(user, "dataops.subjectrequest", "view"),
             "retention": policy.has_grant(user, "dataops.retention", "manage"),
             "quality_rules": policy.has_grant(user, "dataops.quality", "manage"),
+            "calendars": policy.has_grant(user, "service.calendar", "manage"),
         },
     }
