@@ -130,16 +130,20 @@ def calendar_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request.user, CALENDAR, Action.MANAGE)
     calendar = get_object_or_404(BusinessCalendar.objects.prefetch_related("days"), pk=pk)
     form = CalendarForm(request.POST or None, calendar=calendar)
-    if request.method == "POST" and form.is_valid():
-        if _call(
+    saved = (
+        request.method == "POST"
+        and form.is_valid()
+        and _call(
             form,
             calendar_services.calendar_update,
             actor=request.user,
             calendar=calendar,
             **form.service_values(),
-        ):
-            messages.success(request, _("Saved."))
-            return redirect("service:calendar_edit", pk=calendar.pk)
+        )
+    )
+    if saved:
+        messages.success(request, _("Saved."))
+        return redirect("service:calendar_edit", pk=calendar.pk)
     return _edit_page(request, calendar, form=form, day_form=CalendarDayForm())
 
 
