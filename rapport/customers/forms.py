@@ -43,8 +43,8 @@ def parse_record_id(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def lookup_label(account: Account) -> str:
-    return f"{account.pk} · {account.name}"
+def lookup_label(record: Account | Contact) -> str:
+    return f"{record.pk} · {record.name}"
 
 
 def _apply_field_rules(form: forms.Form, user: User, object_type: str, record=None) -> None:
@@ -69,13 +69,19 @@ def _apply_field_rules(form: forms.Form, user: User, object_type: str, record=No
 
 
 def _lookup_widget(list_id: str) -> forms.TextInput:
-    """A text box that offers matching accounts as the user types (htmx fills a <datalist>)."""
+    return lookup_widget(list_id)
+
+
+def lookup_widget(list_id: str, url_name: str = "customers:account_lookup") -> forms.TextInput:
+    """A text box that offers matching accounts (or, with `customers:contact_lookup`,
+    contacts) as the user types: htmx fills a <datalist> with "id · name" options, which
+    `parse_record_id` reads back."""
     return forms.TextInput(
         attrs={
             "list": list_id,
             "autocomplete": "off",
             "placeholder": _("Type a name or number"),
-            "hx-get": reverse_lazy("customers:account_lookup"),
+            "hx-get": reverse_lazy(url_name),
             "hx-trigger": "input changed delay:300ms",
             "hx-target": f"#{list_id}",
             "hx-swap": "innerHTML",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("customers/accounts/", list_views.account_list, name="account_list"),
     path("customers/accounts/new/", views.account_create, name="account_create"),
     path("customers/accounts/lookup/", views.account_lookup, name="account_lookup"),
+    path("customers/contacts/lookup/", views.contact_lookup, name="contact_lookup"),
     path("customers/accounts/<int:pk>/", detail_views.account_detail, name="account_detail"),
     path("customers/accounts/<int:pk>/history/", views.account_history, name="account_history"),
     path("customers/accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),

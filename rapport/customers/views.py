@@ -33,7 +33,7 @@ from . import services
 from .forms import AccountForm, ContactForm, lookup_label, parse_record_id
 from .history import action_label, field_label
 from .models import Account, ConsentStatus, Contact, ContactRole
-from .querysets import accounts_matching
+from .querysets import accounts_matching, contacts_matching
 
 ACCOUNT = Account.security_type
 CONTACT = Contact.security_type
@@ -105,6 +105,26 @@ def account_lookup(request: HttpRequest) -> HttpResponse:
         request,
         "customers/_account_options.html",
         {"options": [lookup_label(account) for account in accounts]},
+    )
+
+
+@login_required
+def contact_lookup(request: HttpRequest) -> HttpResponse:
+    """<option>s for a contact picker's <datalist>: visible contacts matching what was typed."""
+    user = request.user
+    text = next((value for value in request.GET.values() if value.strip()), "").strip()
+    contacts: Iterable[Contact] = []
+    if text:
+        visible = Contact.objects.restrict(user, Action.VIEW).only("pk", "name")
+        by_id = parse_record_id(text)
+        if by_id is not None and text.isdigit():
+            contacts = list(visible.filter(pk=by_id))
+        else:
+            contacts = list(contacts_matching(visible, text, user).order_by("name", "id")[:20])
+    return render(
+        request,
+        "customers/_account_options.html",
+        {"options": [lookup_label(contact) for contact in contacts]},
     )
 
 

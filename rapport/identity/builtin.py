@@ -21,6 +21,8 @@ SUBJECT_REQUEST = "dataops.subjectrequest"
 RETENTION = "dataops.retention"
 QUALITY = "dataops.quality"
 BUSINESS_CALENDAR = "service.calendar"
+TICKET = "service.ticket"
+TICKET_CATEGORY = "service.ticketcategory"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -84,6 +86,8 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (RETENTION, "manage", "all"),
         (QUALITY, "manage", "all"),
         (BUSINESS_CALENDAR, "manage", "all"),
+        *[(TICKET, a, "all") for a in ("view", "add", "change", "assign")],
+        (TICKET_CATEGORY, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
@@ -94,6 +98,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_EVENT, "export", "all"),
         (AUDIT_ALERT, "view", "all"),
         (AUDIT_ALERT, "manage", "all"),
+        (TICKET, "view", "all"),
     ],
     "sales_manager": [
         *_customer(
@@ -137,6 +142,11 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (CONTACT, "change", "own"),
         *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
+        # their own tickets and their teams' queues; they take tickets from the queue
+        (TICKET, "view", "team"),
+        (TICKET, "add", "team"),
+        (TICKET, "change", "team"),
+        (TICKET, "assign", "team"),
     ],
     "service_manager": [
         *_customer(
@@ -147,6 +157,8 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         ),
         (USER, "view", "department"),
         (BUSINESS_CALENDAR, "manage", "all"),
+        *[(TICKET, a, "department") for a in ("view", "add", "change", "assign")],
+        (TICKET_CATEGORY, "manage", "all"),
     ],
     "marketer": [
         *_customer({"view": "all", "export": "all"}),

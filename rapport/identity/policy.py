@@ -2,7 +2,8 @@
 
 A model is secured by declaring `security_type` ("customers.account"), using
 `RestrictedManager`, and naming the user field that scope keys on (`scope_owner_field`,
-"owner" by default). Scopes: own, team (members of the user's teams), department (the user's
+"owner" by default) and, for records that sit in a team's queue, the team field
+(`scope_team_field`). Scopes: own, team (members of the user's teams), department (the user's
 department and everything below it), all. Conditions narrow a grant by attributes. Record
 shares open single records to a user or team. A user's access is the union of their grants.
 """
@@ -116,7 +117,10 @@ def _is_usable(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
-def _scope_q(user, owner_field: str, scope: str) -> Q:
+def _scope_q(user, owner_field: str, scope: str, team_field: str | None = None) -> Q:
+    """Records the scope covers: by their owner, and — for a model that also belongs to a
+    team (`scope_team_field`, e.g. a ticket in a team's queue) — by that team: its members
+    (team scope) or the teams of the user's department tree (department scope)."""
     if scope == Scope.ALL:
         return Q()
     own = Q(**{owner_field: user.pk})
@@ -129,13 +133,20 @@ def _scope_q(user, owner_field: str, scope: str) -> Q:
         members = User.objects.filter(Q(teams__in=team_ids) | Q(led_teams__in=team_ids)).values(
             "pk"
         )
-        return own | Q(**{f"{owner_field}__in": members})
+        covered = own | Q(**{f"{owner_field}__in": members})
+        if team_field:
+            covered |= Q(**{f"{team_field}__in": team_ids})
+        return covered
     if scope == Scope.DEPARTMENT:
         if user.department_id is None:
             return own
         path = user.department.path
         members = User.objects.filter(department__path__startswith=path).values("pk")
-        return own | Q(**{f"{owner_field}__in": members})
+        covered = own | Q(**{f"{owner_field}__in": members})
+        if team_field:
+            teams = Team.objects.filter(department__path__startswith=path).values("pk")
+            covered |= Q(**{f"{team_field}__in": teams})
+        return covered
     raise ValueError(f"unknown scope {scope!r}")
 
 
@@ -159,9 +170,10 @@ def restriction_q(user, model, action: str) -> Q | None:
         return Q()
     object_type = model.security_type
     owner_field = _owner_field(model)
+    team_field = getattr(model, "scope_team_field", None)
     condition: Q | None = None
     for rule in _grants(user).get((object_type, action), []):
-        part = _scope_q(user, owner_field, rule.scope) & _conditions_q(rule.conditions)
+        part = _scope_q(user, owner_field, rule.scope, team_field) & _conditions_q(rule.conditions)
         if not part:  # an unconditional "all": nothing narrower can add to it
             return Q()
         condition = part if condition is None else condition | part

@@ -12,7 +12,18 @@ class ServiceConfig(AppConfig):
 
         from rapport.identity import policy
 
+        from . import notifications, panels, search
         from .services import calendars
 
         policy.register("service.calendar", label=_("business calendars"), actions=["manage"])
+        policy.register(
+            "service.ticket",
+            label=_("tickets"),
+            actions=["view", "add", "change", "assign"],
+            conditions=["priority", "kind", "channel"],
+        )
+        policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
+        notifications.register()
+        panels.register()  # the "Tickets" card of the account and contact 360 pages
+        search.register()
         post_migrate.connect(calendars.ensure_default, sender=self)

@@ -1,12 +1,15 @@
-"""Customer service records. Business calendars first (issue 8, docs/service-plan.md)."""
+"""Customer service records: business calendars, tickets and their conversation (issue 8,
+docs/service-plan.md)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.models import TimeStampedModel
+from rapport.identity.querysets import RestrictedManager
 
 from .calendars import Schedule
 
@@ -84,3 +87,217 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.calendar_id} {self.day}"
+
+
+class TicketCategory(TimeStampedModel):
+    """What a ticket is about, as a tree (产品问题 › 安装); SLA policies and reports use it."""
+
+    security_type = "service.ticketcategory"
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("ticket category")
+        verbose_name_plural = _("ticket categories")
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="service_category_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = translation.get_language() or ""
+        if language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name or self.name_en
+
+
+class TicketKind(models.TextChoices):
+    QUESTION = "question", _("Question")
+    INCIDENT = "incident", _("Incident")
+    REQUEST = "request", _("Service request")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class TicketPriority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class TicketChannel(models.TextChoices):
+    AGENT = "agent", _("Entered by an agent")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Chat / WeChat")
+    WEB_FORM = "web_form", _("Web form")
+    API = "api", _("API")
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+class Ticket(TimeStampedModel):
+    """A customer's problem or request, from first contact to closing: who has it (a team's
+    queue, an agent), about whom (account, contact), how urgent, and its conversation.
+
+    Visibility keys on the assignee and the queue's team (`scope_team_field`): agents see
+    their own tickets and their teams' queues, managers their department's teams."""
+
+    security_type = "service.ticket"
+    scope_owner_field = "assignee"
+    scope_team_field = "team"
+
+    subject = models.CharField(_("subject"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(
+        _("type"), max_length=20, choices=TicketKind.choices, default=TicketKind.QUESTION
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=TicketPriority.choices, default=TicketPriority.NORMAL
+    )
+    channel = models.CharField(
+        _("channel"), max_length=20, choices=TicketChannel.choices, default=TicketChannel.AGENT
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    category = models.ForeignKey(
+        TicketCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    account = models.ForeignKey(
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    team = models.ForeignKey(
+        "identity.Team",
+        verbose_name=_("queue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["status", "team", "-id"], name="service_ticket_queue_idx"),
+            models.Index(fields=["assignee", "status", "-id"], name="service_ticket_agent_idx"),
+            models.Index(fields=["account", "-id"], name="service_ticket_account_idx"),
+            models.Index(fields=["contact", "-id"], name="service_ticket_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class MessageKind(models.TextChoices):
+    REPLY = "reply", _("Reply to the customer")
+    NOTE = "note", _("Internal note")
+    INBOUND = "inbound", _("From the customer")
+
+
+class TicketMessage(models.Model):
+    """One entry of a ticket's conversation: a reply to the customer, an internal note (never
+    shown or sent to the customer), or what the customer wrote."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("type"), max_length=10, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="service_message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"

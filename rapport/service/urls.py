@@ -1,10 +1,18 @@
 from django.urls import path
 
-from . import calendar_views
+from . import calendar_views, ticket_views
 
 app_name = "service"
 
 urlpatterns = [
+    path("service/tickets/", ticket_views.ticket_list, name="ticket_list"),
+    path("service/tickets/new/", ticket_views.ticket_create, name="ticket_create"),
+    path("service/tickets/<int:pk>/", ticket_views.ticket_detail, name="ticket_detail"),
+    path("service/tickets/<int:pk>/edit/", ticket_views.ticket_edit, name="ticket_edit"),
+    path("service/tickets/<int:pk>/messages/", ticket_views.ticket_message, name="ticket_message"),
+    path("service/tickets/<int:pk>/status/", ticket_views.ticket_status, name="ticket_status"),
+    path("service/tickets/<int:pk>/assign/", ticket_views.ticket_assign, name="ticket_assign"),
+    path("service/tickets/<int:pk>/take/", ticket_views.ticket_take, name="ticket_take"),
     path("admin/calendars/", calendar_views.calendar_list, name="calendar_list"),
     path("admin/calendars/new/", calendar_views.calendar_create, name="calendar_create"),
     path("admin/calendars/<int:pk>/", calendar_views.calendar_edit, name="calendar_edit"),

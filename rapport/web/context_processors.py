@@ -27,5 +27,6 @@ def navigation(request):
             "retention": policy.has_grant(user, "dataops.retention", "manage"),
             "quality_rules": policy.has_grant(user, "dataops.quality", "manage"),
             "calendars": policy.has_grant(user, "service.calendar", "manage"),
+            "tickets": policy.has_grant(user, "service.ticket", "view"),
         },
     }

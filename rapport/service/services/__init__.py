@@ -6,5 +6,22 @@ from .calendars import (
     calendar_day_set,
     calendar_update,
 )
+from .tickets import (
+    ticket_assign,
+    ticket_create,
+    ticket_message_add,
+    ticket_set_status,
+    ticket_update,
+)
 
-__all__ = ["calendar_create", "calendar_day_remove", "calendar_day_set", "calendar_update"]
+__all__ = [
+    "calendar_create",
+    "calendar_day_remove",
+    "calendar_day_set",
+    "calendar_update",
+    "ticket_assign",
+    "ticket_create",
+    "ticket_message_add",
+    "ticket_set_status",
+    "ticket_update",
+]

@@ -1,0 +1,410 @@
+"""Every write to tickets and their conversation.
+
+Each service checks the actor's grant on the ticket (`policy.can`), validates the whole
+change (one ValidationError naming every bad field; nothing stored), writes in one
+transaction with its audit event, and emits its events after commit: the generic
+`record.created` / `record.updated` (search index, automation rules) and the ticket's own
+`ticket.assigned`, `ticket.status_changed`, `ticket.message_added` (SLA clocks, rules).
+
+Status moves: new → open / waiting on customer / resolved / closed; open ⇄ waiting on
+customer; open or waiting → resolved → closed; resolved or closed → open again (reopen).
+The first reply to the customer records the first response; a reply to a new ticket opens it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.core import events, trail
+from rapport.core.errors import PermissionDenied
+from rapport.customers.models import Account, Contact
+from rapport.identity import policy
+from rapport.identity.models import Action, Team, User
+
+from ..models import (
+    MessageKind,
+    Ticket,
+    TicketCategory,
+    TicketChannel,
+    TicketKind,
+    TicketMessage,
+    TicketPriority,
+    TicketStatus,
+)
+from ..notifications import ticket_assigned
+
+FIELDS = (
+    "subject",
+    "description",
+    "kind",
+    "priority",
+    "channel",
+    "category",
+    "account",
+    "contact",
+    "team",
+    "assignee",
+    "status",
+    "parent",
+)
+EDITABLE = (
+    "subject",
+    "description",
+    "kind",
+    "priority",
+    "category",
+    "account",
+    "contact",
+    "parent",
+)
+MOVES = {
+    TicketStatus.NEW: {
+        TicketStatus.OPEN,
+        TicketStatus.PENDING,
+        TicketStatus.RESOLVED,
+        TicketStatus.CLOSED,
+    },
+    TicketStatus.OPEN: {TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED},
+    TicketStatus.PENDING: {TicketStatus.OPEN, TicketStatus.RESOLVED, TicketStatus.CLOSED},
+    TicketStatus.RESOLVED: {TicketStatus.OPEN, TicketStatus.CLOSED},
+    TicketStatus.CLOSED: {TicketStatus.OPEN},
+}
+MAX_BODY = 100_000
+_UNCHANGED: Any = object()
+
+
+def _denied() -> PermissionDenied:
+    return PermissionDenied(_("You may not do this to this ticket."), code="ticket_denied")
+
+
+def _require(actor: User, action: str, ticket: Ticket) -> None:
+    if not policy.can(actor, action, ticket):
+        raise _denied()
+
+
+def _choice(errors, name: str, value: Any, choices) -> str | None:
+    if value in choices.values:
+        return value
+    errors.setdefault(name, []).append(
+        ValidationError(
+            _("“%(value)s” is not one of: %(choices)s.")
+            % {"value": value, "choices": ", ".join(choices.values)},
+            code="invalid_choice",
+        )
+    )
+    return None
+
+
+def _clean(actor: User, values: dict[str, Any]) -> dict[str, Any]:
+    """Normalise and validate the given fields; related records must be ones the actor may
+    see (an account or contact they cannot see is refused as if it did not exist)."""
+    errors: dict[str, list[ValidationError]] = {}
+
+    def fail(name: str, message: str, code: str) -> None:
+        errors.setdefault(name, []).append(ValidationError(message, code=code))
+
+    cleaned: dict[str, Any] = {}
+    if "subject" in values:
+        subject = " ".join(str(values["subject"] or "").split())
+        if not subject:
+            fail("subject", _("Enter a subject."), "required")
+        elif len(subject) > 300:
+            fail("subject", _("At most %(n)d characters.") % {"n": 300}, "max_length")
+        cleaned["subject"] = subject
+    if "description" in values:
+        description = str(values["description"] or "").strip()
+        if len(description) > MAX_BODY:
+            fail("description", _("At most %(n)d characters.") % {"n": MAX_BODY}, "max_length")
+        cleaned["description"] = description
+    for name, choices in (
+        ("kind", TicketKind),
+        ("priority", TicketPriority),
+        ("channel", TicketChannel),
+    ):
+        if name in values:
+            cleaned[name] = _choice(errors, name, values[name], choices)
+    if "category" in values:
+        category = values["category"]
+        if category is not None and not (
+            isinstance(category, TicketCategory) and category.is_active
+        ):
+            fail("category", _("Choose an active category."), "invalid")
+        cleaned["category"] = category
+    if "account" in values:
+        account = values["account"]
+        if account is not None and not (
+            isinstance(account, Account) and policy.can(actor, Action.VIEW, account)
+        ):
+            fail("account", _("Choose an account you can see."), "invalid")
+        cleaned["account"] = account
+    if "contact" in values:
+        contact = values["contact"]
+        if contact is not None and not (
+            isinstance(contact, Contact) and policy.can(actor, Action.VIEW, contact)
+        ):
+            fail("contact", _("Choose a contact you can see."), "invalid")
+        cleaned["contact"] = contact
+    if "team" in values:
+        team = values["team"]
+        if team is not None and not isinstance(team, Team):
+            fail("team", _("Choose a team."), "invalid")
+        cleaned["team"] = team
+    if "assignee" in values:
+        assignee = values["assignee"]
+        if assignee is not None and not (
+            isinstance(assignee, User)
+            and assignee.is_active
+            and policy.has_grant(assignee, Ticket.security_type, Action.CHANGE)
+        ):
+            fail("assignee", _("Choose an active person who works on tickets."), "invalid")
+        cleaned["assignee"] = assignee
+    if "parent" in values:
+        parent = values["parent"]
+        if parent is not None and not (
+            isinstance(parent, Ticket) and policy.can(actor, Action.VIEW, parent)
+        ):
+            fail("parent", _("Choose a ticket you can see."), "invalid")
+        cleaned["parent"] = parent
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _announce(topic: str, ticket: Ticket, **extra: Any) -> None:
+    events.emit(topic, {"type": Ticket.security_type, "id": ticket.pk, **extra})
+
+
+def _changed(ticket: Ticket, fields) -> None:
+    """The generic record event (search index, automation rules) for changed fields."""
+    _announce("record.updated", ticket, fields=sorted(fields))
+
+
+def ticket_create(
+    *,
+    actor: User,
+    subject: str,
+    description: str = "",
+    kind: str = TicketKind.QUESTION,
+    priority: str = TicketPriority.NORMAL,
+    channel: str = TicketChannel.AGENT,
+    category: TicketCategory | None = None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    team: Team | None = None,
+    assignee: User | None = None,
+    parent: Ticket | None = None,
+) -> Ticket:
+    """A new ticket (status new). Given neither queue nor assignee, it goes to the creator's
+    team's queue, or to the creator (so nobody creates a ticket they then cannot see). A
+    contact without an account brings their first account; the assignee, when given, is
+    told."""
+    if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
+        raise _denied()
+    cleaned = _clean(
+        actor,
+        {
+            "subject": subject,
+            "description": description,
+            "kind": kind,
+            "priority": priority,
+            "channel": channel,
+            "category": category,
+            "account": account,
+            "contact": contact,
+            "team": team,
+            "assignee": assignee,
+            "parent": parent,
+        },
+    )
+    if cleaned["team"] is None and cleaned["assignee"] is None:
+        # in the creator's queue, or theirs when they have no team: never nobody's
+        cleaned["team"] = (
+            Team.objects.filter(Q(members=actor) | Q(lead=actor)).order_by("name", "id").first()
+        )
+        if cleaned["team"] is None and policy.has_grant(actor, Ticket.security_type, Action.CHANGE):
+            cleaned["assignee"] = actor
+    if cleaned["account"] is None and cleaned["contact"] is not None:
+        cleaned["account"] = (
+            cleaned["contact"].accounts.restrict(actor, Action.VIEW).order_by("name", "id").first()
+        )
+    ticket = Ticket(**cleaned, created_by=actor, status=TicketStatus.NEW)
+    if not policy.can(actor, Action.ADD, ticket):
+        raise ValidationError(
+            {"assignee": ValidationError(_("You may not give tickets to this person."), "invalid")}
+        )
+    with transaction.atomic():
+        ticket.save()
+        trail.record(
+            actor=actor,
+            action="create",
+            target=ticket,
+            changes=trail.diff({}, trail.snapshot(ticket, FIELDS)),
+        )
+        if ticket.assignee_id is not None:
+            ticket_assigned(actor=actor, ticket=ticket)
+        _announce("record.created", ticket)
+    return ticket
+
+
+def ticket_update(*, actor: User, ticket: Ticket, **changes: Any) -> Ticket:
+    """Change the ticket's own fields (subject, description, type, priority, category,
+    account, contact, parent); who has it and its status change through their own services."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(
+            {name: ValidationError(_("Unknown field."), "unknown_field") for name in unknown}
+        )
+    _require(actor, Action.CHANGE, ticket)
+    cleaned = _clean(actor, changes)
+    if cleaned.get("parent") is not None and cleaned["parent"].pk == ticket.pk:
+        raise ValidationError({"parent": ValidationError(_("A ticket cannot be its own parent."))})
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        before = trail.snapshot(ticket, FIELDS)
+        for name, value in cleaned.items():
+            setattr(ticket, name, value)
+        changed = trail.diff(before, trail.snapshot(ticket, FIELDS))
+        if not changed:
+            return ticket
+        ticket.last_activity_at = timezone.now()
+        ticket.save()
+        trail.record(actor=actor, action="update", target=ticket, changes=changed)
+        _changed(ticket, changed)
+    return ticket
+
+
+def ticket_assign(
+    *,
+    actor: User,
+    ticket: Ticket,
+    team: Team | None = _UNCHANGED,
+    assignee: User | None = _UNCHANGED,
+) -> Ticket:
+    """Put the ticket in a team's queue and/or give it to a person (None: back to the queue).
+    Needs the assign grant on the ticket; the new assignee is told."""
+    _require(actor, Action.ASSIGN, ticket)
+    given = {
+        name: value
+        for name, value in {"team": team, "assignee": assignee}.items()
+        if value is not _UNCHANGED
+    }
+    cleaned = _clean(actor, given)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        before = trail.snapshot(ticket, ("team", "assignee"))
+        for name, value in cleaned.items():
+            setattr(ticket, name, value)
+        changed = trail.diff(before, trail.snapshot(ticket, ("team", "assignee")))
+        if not changed:
+            return ticket
+        ticket.last_activity_at = timezone.now()
+        ticket.save()
+        trail.record(actor=actor, action="assign", target=ticket, changes=changed)
+        if "assignee" in changed and ticket.assignee_id is not None:
+            ticket_assigned(actor=actor, ticket=ticket)
+        _changed(ticket, changed)
+        _announce("ticket.assigned", ticket, team=ticket.team_id, assignee=ticket.assignee_id)
+    return ticket
+
+
+def ticket_set_status(*, actor: User, ticket: Ticket, status: str) -> Ticket:
+    """Move the ticket to `status` along the allowed moves; resolving and closing stamp
+    their time, reopening clears them."""
+    _require(actor, Action.CHANGE, ticket)
+    if status not in TicketStatus.values:
+        raise ValidationError(
+            {
+                "status": ValidationError(
+                    _("“%(value)s” is not one of: %(choices)s.")
+                    % {"value": status, "choices": ", ".join(TicketStatus.values)},
+                    "invalid_choice",
+                )
+            }
+        )
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        before = ticket.status
+        if status == before:
+            return ticket
+        if status not in MOVES[TicketStatus(before)]:
+            raise ValidationError(
+                {
+                    "status": ValidationError(
+                        _("A ticket that is “%(before)s” cannot become “%(after)s”.")
+                        % {
+                            "before": TicketStatus(before).label,
+                            "after": TicketStatus(status).label,
+                        },
+                        "invalid_move",
+                    )
+                }
+            )
+        now = timezone.now()
+        ticket.status = status
+        if status == TicketStatus.RESOLVED:
+            ticket.resolved_at = now
+        elif status == TicketStatus.CLOSED:
+            ticket.closed_at = now
+            ticket.resolved_at = ticket.resolved_at or now
+        elif status == TicketStatus.OPEN and before in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            ticket.resolved_at = ticket.closed_at = None
+        ticket.last_activity_at = now
+        ticket.save()
+        trail.record(
+            actor=actor, action="status", target=ticket, changes={"status": [before, status]}
+        )
+        _changed(ticket, ["status"])
+        _announce("ticket.status_changed", ticket, before=before, after=status)
+    return ticket
+
+
+def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> TicketMessage:
+    """Add a reply to the customer or an internal note. The first reply records the first
+    response; a reply opens a new ticket. (Sending replies by e-mail is a later step of the
+    service plan; the reply is kept on the ticket either way.)"""
+    _require(actor, Action.CHANGE, ticket)
+    errors: dict[str, list[ValidationError]] = {}
+    if kind not in (MessageKind.REPLY, MessageKind.NOTE):
+        errors["kind"] = [
+            ValidationError(_("Choose a reply or an internal note."), code="invalid_choice")
+        ]
+    body = str(body or "").strip()
+    if not body:
+        errors["body"] = [ValidationError(_("Write a message."), code="required")]
+    elif len(body) > MAX_BODY:
+        errors["body"] = [
+            ValidationError(_("At most %(n)d characters.") % {"n": MAX_BODY}, code="max_length")
+        ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        now = timezone.now()
+        message = TicketMessage.objects.create(
+            ticket=ticket, kind=kind, author=actor, body=body, created_at=now
+        )
+        changes: dict[str, list[Any]] = {}
+        if kind == MessageKind.REPLY:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+                changes["first_response_at"] = [None, now.isoformat()]
+            if ticket.status == TicketStatus.NEW:
+                ticket.status = TicketStatus.OPEN
+                changes["status"] = [TicketStatus.NEW, TicketStatus.OPEN]
+        ticket.last_activity_at = now
+        ticket.save()
+        trail.record(
+            actor=actor,
+            action="message",
+            target=ticket,
+            changes=changes,
+            extra={"message": message.pk, "kind": kind},
+        )
+        _announce("ticket.message_added", ticket, message=message.pk, kind=kind)
+    return message

@@ -1,0 +1,245 @@
+"""The ticket pages: the lists an agent works from (mine, my queues, everything open I may
+see), a new ticket (from the menu or a customer's 360 page), and the ticket itself with its
+conversation, status and queue.
+
+Views parse, authorize and render: reads go through `Ticket.objects.restrict`, every write
+through `rapport.service.services`, whose errors land beside their field.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from rapport.core.paging import cursor_page
+from rapport.customers.forms import lookup_label
+from rapport.customers.models import Account, Contact
+from rapport.identity import policy
+from rapport.identity.models import Action
+from rapport.identity.views._common import _call, _message_call
+
+from .models import OPEN_STATUSES, MessageKind, Ticket, TicketStatus
+from .services import tickets as ticket_services
+from .ticket_forms import STATUS_ACTIONS, AssignForm, MessageForm, TicketForm
+
+TICKET = Ticket.security_type
+PAGE_SIZE = 50
+VIEWS = {
+    "mine": gettext_lazy("Mine"),
+    "queue": gettext_lazy("My queues"),
+    "open": gettext_lazy("All open"),
+    "all": gettext_lazy("All"),
+}
+
+
+def _require_grant(user, action: str) -> None:
+    if not policy.has_grant(user, TICKET, action):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _ticket_for(user, pk: int, action: str = Action.VIEW) -> Ticket:
+    """The ticket, if the user may `action` it; else not found (its existence stays hidden)."""
+    ticket = (
+        Ticket.objects.restrict(user, action)
+        .select_related("account", "contact", "team", "assignee", "category", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return ticket
+
+
+@login_required
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, Action.VIEW)
+    view = request.GET.get("view") or "mine"
+    if view not in VIEWS:
+        view = "mine"
+    tickets = Ticket.objects.restrict(user, Action.VIEW).select_related(
+        "account", "contact", "team", "assignee"
+    )
+    if view == "mine":
+        tickets = tickets.filter(assignee=user, status__in=OPEN_STATUSES)
+    elif view == "queue":
+        teams = list(user.teams.values_list("pk", flat=True)) + list(
+            user.led_teams.values_list("pk", flat=True)
+        )
+        tickets = tickets.filter(team__in=teams, assignee__isnull=True, status__in=OPEN_STATUSES)
+    elif view == "open":
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    status = request.GET.get("status") or ""
+    if status in TicketStatus.values:
+        tickets = tickets.filter(status=status)
+    text = (request.GET.get("q") or "").strip()
+    if text:
+        by_number = text.lstrip("#")
+        condition = Q(subject__icontains=text)
+        if by_number.isdigit():
+            condition |= Q(pk=int(by_number))
+        tickets = tickets.filter(condition)
+    page = cursor_page(request, tickets, ordering=["-id"], page_size=PAGE_SIZE)
+    return render(
+        request,
+        "service/tickets/ticket_list.html",
+        {
+            "page": page,
+            "view": view,
+            "views": VIEWS,
+            "status": status,
+            "statuses": TicketStatus.choices,
+            "q": text,
+            "can_add": policy.has_grant(user, TICKET, Action.ADD),
+        },
+    )
+
+
+@login_required
+def ticket_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require_grant(user, Action.ADD)
+    initial = {}
+    # from a customer's 360 page: the account or contact filled in
+    for name, model in (("account", Account), ("contact", Contact)):
+        pk = request.GET.get(name, "")
+        if pk.isdigit():
+            record = model.objects.restrict(user, Action.VIEW).filter(pk=int(pk)).first()
+            if record is not None:
+                initial[name] = lookup_label(record)
+    form = TicketForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        ticket = _call(form, ticket_services.ticket_create, actor=user, **form.service_values())
+        if ticket:
+            messages.success(request, _("Ticket %(number)s created.") % {"number": ticket.number})
+            return redirect("service:ticket_detail", pk=ticket.pk)
+    return render(request, "service/tickets/ticket_form.html", {"form": form, "ticket": None})
+
+
+@login_required
+def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.CHANGE)
+    form = TicketForm(request.POST or None, user=user, ticket=ticket)
+    saved = (
+        request.method == "POST"
+        and form.is_valid()
+        and _call(
+            form, ticket_services.ticket_update, actor=user, ticket=ticket, **form.service_values()
+        )
+    )
+    if saved:
+        messages.success(request, _("Saved."))
+        return redirect("service:ticket_detail", pk=ticket.pk)
+    return render(request, "service/tickets/ticket_form.html", {"form": form, "ticket": ticket})
+
+
+def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, status: int = 200):
+    user = request.user
+    can_change = policy.can(user, Action.CHANGE, ticket)
+    can_assign = policy.can(user, Action.ASSIGN, ticket)
+    conversation = list(ticket.messages.select_related("author"))
+    moves = ticket_services.MOVES[TicketStatus(ticket.status)]
+    return render(
+        request,
+        "service/tickets/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "conversation": conversation,
+            "can_change": can_change,
+            "can_assign": can_assign,
+            "message_form": message_form or (MessageForm() if can_change else None),
+            "assign_form": assign_form
+            or (AssignForm(user=user, ticket=ticket) if can_assign else None),
+            "status_actions": [
+                (value, label) for value, label in STATUS_ACTIONS.items() if value in moves
+            ]
+            if can_change
+            else [],
+            "children": list(
+                Ticket.objects.restrict(user, Action.VIEW).filter(parent=ticket).order_by("-id")
+            ),
+        },
+        status=status,
+    )
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _ticket_for(request.user, pk))
+
+
+@login_required
+@require_POST
+def ticket_message(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.CHANGE)
+    form = MessageForm(request.POST)
+    if form.is_valid() and _call(
+        form,
+        ticket_services.ticket_message_add,
+        actor=user,
+        ticket=ticket,
+        kind=form.cleaned_data["kind"],
+        body=form.cleaned_data["body"],
+    ):
+        done = (
+            _("Reply added.")
+            if form.cleaned_data["kind"] == MessageKind.REPLY
+            else _("Internal note added.")
+        )
+        messages.success(request, done)
+        return redirect("service:ticket_detail", pk=ticket.pk)
+    return _detail(request, _ticket_for(user, pk), message_form=form, status=400)
+
+
+@login_required
+@require_POST
+def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.CHANGE)
+    _done, ok = _message_call(
+        request,
+        ticket_services.ticket_set_status,
+        actor=user,
+        ticket=ticket,
+        status=request.POST.get("status", ""),
+    )
+    if ok:
+        messages.success(request, _("Status changed."))
+    return redirect("service:ticket_detail", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.ASSIGN)
+    form = AssignForm(request.POST, user=user, ticket=ticket)
+    if form.is_valid() and _call(
+        form, ticket_services.ticket_assign, actor=user, ticket=ticket, **form.service_values()
+    ):
+        messages.success(request, _("Saved."))
+        return redirect("service:ticket_detail", pk=ticket.pk)
+    return _detail(request, _ticket_for(user, pk), assign_form=form, status=400)
+
+
+@login_required
+@require_POST
+def ticket_take(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a ticket from the queue: it becomes the user's."""
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.ASSIGN)
+    _done, ok = _message_call(
+        request, ticket_services.ticket_assign, actor=user, ticket=ticket, assignee=user
+    )
+    if ok:
+        messages.success(request, _("The ticket is yours."))
+    return redirect("service:ticket_detail", pk=ticket.pk)
