@@ -310,6 +310,12 @@ SPECTACULAR_SETTINGS = {
     # Same-named fields with different choice sets get their own enum names.
     "ENUM_NAME_OVERRIDES": {
         "TagColourEnum": "rapport.core.tags.models.Colour",
+        "TicketPriorityEnum": "rapport.service.models.TicketPriority",
+        "InteractionPriorityEnum": "rapport.customers.models.Priority",
+        "TicketStatusEnum": "rapport.service.models.TicketStatus",
+        "TicketKindEnum": "rapport.service.models.TicketKind",
+        "TicketChannelEnum": "rapport.service.models.TicketChannel",
+        "TicketMessageKindEnum": "rapport.service.models.MessageKind",
         "OptionColourEnum": "rapport.customers.models.OptionColour",
         "InteractionDirectionEnum": "rapport.customers.models.Direction",
         "MergeTypeEnum": "rapport.customers.merge_api.MERGE_TYPES",

@@ -1,0 +1,265 @@
+"""REST API of tickets: parse, authorize, call the service, render.
+
+`/api/v1/service/tickets/` lists the tickets the caller may see (their own, their teams'
+queues, their department's for managers); writes go through `rapport.service.services`
+(`ticket_create`, `ticket_update`, `ticket_assign`, `ticket_set_status`,
+`ticket_message_add`). A ticket the caller may not see reads as not found.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+
+from rapport.core.api import StrictInputSerializer, error_responses, parse
+from rapport.core.errors import NotFound
+from rapport.customers.api import AccountRefSerializer, RestrictedRelatedField
+from rapport.customers.interaction_api import ContactRefSerializer
+from rapport.customers.models import Account, Contact
+from rapport.identity.api import GenericViewSet, GrantPermission, IdFilter, UserRefSerializer
+from rapport.identity.models import Action, Team, User
+
+from .models import (
+    MessageKind,
+    Ticket,
+    TicketCategory,
+    TicketChannel,
+    TicketKind,
+    TicketMessage,
+    TicketPriority,
+    TicketStatus,
+)
+from .services import tickets as ticket_services
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=MessageKind.choices, read_only=True)
+    author = UserRefSerializer(read_only=True, allow_null=True)
+    body = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class TicketOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=TicketKind.choices, read_only=True)
+    priority = serializers.ChoiceField(choices=TicketPriority.choices, read_only=True)
+    channel = serializers.ChoiceField(choices=TicketChannel.choices, read_only=True)
+    status = serializers.ChoiceField(choices=TicketStatus.choices, read_only=True)
+    category = serializers.IntegerField(source="category_id", read_only=True, allow_null=True)
+    account = AccountRefSerializer(read_only=True, allow_null=True)
+    contact = ContactRefSerializer(read_only=True, allow_null=True)
+    team = TeamRefSerializer(read_only=True, allow_null=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
+    parent = serializers.IntegerField(source="parent_id", read_only=True, allow_null=True)
+    first_response_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_activity_at = serializers.DateTimeField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class _TicketInput(StrictInputSerializer):
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    description = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.CharField(required=False, max_length=40)
+    priority = serializers.CharField(required=False, max_length=40)
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=TicketCategory.objects.all(), required=False, allow_null=True
+    )
+    account = RestrictedRelatedField(Account, required=False, allow_null=True)
+    contact = RestrictedRelatedField(Contact, required=False, allow_null=True)
+    parent = RestrictedRelatedField(Ticket, required=False, allow_null=True)
+
+
+class TicketCreateSerializer(_TicketInput):
+    subject = serializers.CharField(allow_blank=True, max_length=1000)
+    channel = serializers.CharField(required=False, max_length=40)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True, help_text="The queue."
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+
+
+class TicketAssignSerializer(StrictInputSerializer):
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="null: back to the queue.",
+    )
+
+
+class TicketStatusSerializer(StrictInputSerializer):
+    status = serializers.CharField(max_length=20, help_text=", ".join(TicketStatus.values))
+
+
+class MessageInputSerializer(StrictInputSerializer):
+    kind = serializers.CharField(max_length=20, help_text="reply or note")
+    body = serializers.CharField(allow_blank=True)
+
+
+class TicketFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        field_name="subject", lookup_expr="icontains", label=gettext_lazy("Search the subject")
+    )
+    status = django_filters.MultipleChoiceFilter(choices=TicketStatus.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=TicketPriority.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=TicketKind.choices)
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    team = IdFilter(field_name="team_id")
+    assignee = IdFilter(field_name="assignee_id")
+    unassigned = django_filters.BooleanFilter(
+        field_name="assignee", lookup_expr="isnull", label=gettext_lazy("Not given to anyone")
+    )
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: TicketOutputSerializer, **error_responses(400, 401, 403)},
+        description="Tickets the caller may see, newest first. A queue: "
+        "`?team=<id>&unassigned=true&status=new&status=open`.",
+    ),
+    retrieve=extend_schema(
+        responses={200: TicketOutputSerializer, **error_responses(401, 403, 404)}
+    ),
+)
+class TicketViewSet(GenericViewSet):
+    """Customer service tickets."""
+
+    object_type = Ticket.security_type
+    permission_classes = [GrantPermission]
+    grant_actions = {
+        "list": Action.VIEW,
+        "retrieve": Action.VIEW,
+        "create": Action.ADD,
+        "partial_update": Action.CHANGE,
+        "assign": Action.ASSIGN,
+        "set_status": Action.CHANGE,
+        "messages": Action.VIEW,
+        "message_add": Action.CHANGE,
+    }
+    serializer_class = TicketOutputSerializer
+    filterset_class = TicketFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["id", "last_activity_at", "created_at", "priority"]
+    ordering = ["-id"]
+
+    def get_queryset(self):
+        return Ticket.objects.restrict(self.request.user, Action.VIEW).select_related(
+            "account", "contact", "team", "assignee"
+        )
+
+    def fetch(self, action_name: str, pk) -> Ticket:
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            raise NotFound() from None
+        ticket = Ticket.objects.restrict(self.request.user, action_name).filter(pk=pk).first()
+        if ticket is None:
+            raise NotFound()
+        return ticket
+
+    def render(self, ticket: Ticket, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().filter(pk=ticket.pk).first() or ticket
+        return Response(TicketOutputSerializer(fresh).data, status=status_code)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(TicketOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return self.render(self.fetch(Action.VIEW, pk))
+
+    @extend_schema(
+        request=TicketCreateSerializer,
+        responses={201: TicketOutputSerializer, **error_responses(400, 401, 403, 415)},
+        description="A new ticket. Without team and assignee it goes to the caller's team "
+        "queue (or to the caller).",
+    )
+    def create(self, request):
+        values = parse(TicketCreateSerializer, request)
+        values.setdefault("channel", TicketChannel.API)
+        ticket = ticket_services.ticket_create(actor=request.user, **values)
+        return self.render(ticket, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=_TicketInput,
+        responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Change the ticket's own fields; queue, assignee and status have their "
+        "own endpoints.",
+    )
+    def partial_update(self, request, pk=None):
+        ticket = self.fetch(Action.CHANGE, pk)
+        values = parse(_TicketInput, request, partial=True)
+        ticket_services.ticket_update(actor=request.user, ticket=ticket, **values)
+        return self.render(ticket)
+
+    @extend_schema(
+        request=TicketAssignSerializer,
+        responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        ticket = self.fetch(Action.ASSIGN, pk)
+        values = parse(TicketAssignSerializer, request)
+        ticket_services.ticket_assign(actor=request.user, ticket=ticket, **values)
+        return self.render(ticket)
+
+    @extend_schema(
+        request=TicketStatusSerializer,
+        responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Move the ticket along its workflow (a move it does not allow is a 400).",
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        ticket = self.fetch(Action.CHANGE, pk)
+        values = parse(TicketStatusSerializer, request)
+        ticket_services.ticket_set_status(actor=request.user, ticket=ticket, **values)
+        return self.render(ticket)
+
+    @extend_schema(
+        responses={200: MessageOutputSerializer(many=True), **error_responses(401, 403, 404)},
+        description="The conversation, oldest first (internal notes included).",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def messages(self, request, pk=None):
+        ticket = self.fetch(Action.VIEW, pk)
+        rows = TicketMessage.objects.filter(ticket=ticket).select_related("author")
+        return Response(MessageOutputSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=MessageInputSerializer,
+        responses={201: MessageOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Add a reply to the customer (kind reply) or an internal note (note).",
+    )
+    @messages.mapping.post
+    def message_add(self, request, pk=None):
+        ticket = self.fetch(Action.CHANGE, pk)
+        values = parse(MessageInputSerializer, request)
+        message = ticket_services.ticket_message_add(actor=request.user, ticket=ticket, **values)
+        return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
