@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, ticket_views
+from . import calendar_views, category_views, ticket_views
 
 app_name = "service"
 
@@ -13,6 +13,13 @@ urlpatterns = [
     path("service/tickets/<int:pk>/status/", ticket_views.ticket_status, name="ticket_status"),
     path("service/tickets/<int:pk>/assign/", ticket_views.ticket_assign, name="ticket_assign"),
     path("service/tickets/<int:pk>/take/", ticket_views.ticket_take, name="ticket_take"),
+    path("admin/ticket-categories/", category_views.category_list, name="category_list"),
+    path("admin/ticket-categories/<int:pk>/", category_views.category_edit, name="category_edit"),
+    path(
+        "admin/ticket-categories/<int:pk>/active/",
+        category_views.category_active,
+        name="category_active",
+    ),
     path("admin/calendars/", calendar_views.calendar_list, name="calendar_list"),
     path("admin/calendars/new/", calendar_views.calendar_create, name="calendar_create"),
     path("admin/calendars/<int:pk>/", calendar_views.calendar_edit, name="calendar_edit"),

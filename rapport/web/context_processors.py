@@ -28,5 +28,6 @@ def navigation(request):
             "quality_rules": policy.has_grant(user, "dataops.quality", "manage"),
             "calendars": policy.has_grant(user, "service.calendar", "manage"),
             "tickets": policy.has_grant(user, "service.ticket", "view"),
+            "ticket_categories": policy.has_grant(user, "service.ticketcategory", "manage"),
         },
     }

@@ -52,6 +52,15 @@ def test_small_demo_has_a_login_per_role_and_valid_audited_records():
     for contact in Contact.objects.prefetch_related("accounts"):
         assert [normalize_phone(phone) for phone in contact.phones] == contact.phones
         assert contact.accounts.get().owner_id == contact.owner_id
+    # the service team's tickets, through every status, about demo customers
+    from rapport.service.models import Ticket
+
+    tickets = list(Ticket.objects.all())
+    assert len(tickets) == 10
+    assert {ticket.status for ticket in tickets} == {"new", "pending", "resolved", "closed"}
+    assert all(ticket.contact.accounts.filter(pk=ticket.account_id).exists() for ticket in tickets)
+    agent = User.objects.get(username="service_agent")
+    assert Ticket.objects.restrict(agent, "view").count() == 10  # all in the agent's queue
     assert chain.verify().ok
 
 

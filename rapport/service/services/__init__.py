@@ -6,6 +6,7 @@ from .calendars import (
     calendar_day_set,
     calendar_update,
 )
+from .categories import category_create, category_update
 from .tickets import (
     ticket_assign,
     ticket_create,
@@ -19,6 +20,8 @@ __all__ = [
     "calendar_day_remove",
     "calendar_day_set",
     "calendar_update",
+    "category_create",
+    "category_update",
     "ticket_assign",
     "ticket_create",
     "ticket_message_add",

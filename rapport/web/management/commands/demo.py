@@ -17,7 +17,7 @@ from rapport.core.commands import CliCommand, format_table, service_error_messag
 from rapport.core.errors import DomainError
 from rapport.core.models import Job
 from rapport.customers.models import Account
-from rapport.web import demo, demo_bulk, demo_history
+from rapport.web import demo, demo_bulk, demo_history, demo_service
 
 # size -> (accounts, contacts, interactions, extra sales reps)
 SIZES = {
@@ -148,8 +148,16 @@ class Command(CliCommand):
         history = demo_history.generate_history_with_services(
             owners=owners, interactions=interactions, rng=data.rng
         )
+        tickets = demo_service.generate_tickets(
+            users=users, count=max(10, accounts // 10), rng=data.rng
+        )
         # interaction_log counts the logged ones; tasks are counted apart, as in bulk
-        return {**made, **history, "interactions": history["interactions"] + history["tasks"]}
+        return {
+            **made,
+            **history,
+            "interactions": history["interactions"] + history["tasks"],
+            "tickets": tickets,
+        }
 
     def _bulk(self, size, owners, accounts, contacts, interactions, extra_reps, options):
         key = {
