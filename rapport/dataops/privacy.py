@@ -58,6 +58,7 @@ from rapport.customers.models import (
     IdentifierKind,
     Interaction,
 )
+from rapport.customers.services.anonymize import identifying_terms
 from rapport.customers.validators import (
     identifier_blind,
     normalize_email,
@@ -66,6 +67,7 @@ from rapport.customers.validators import (
 )
 from rapport.identity import policy
 from rapport.identity.models import Action, User
+from rapport.service import services as service_services
 
 from .models import (
     DuplicatePair,
@@ -695,6 +697,15 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
     through = Interaction.participant_contacts.through
     for row in through.objects.filter(contact_id__in=ids).select_related("interaction"):
         participations[row.contact_id].append(row.interaction)
+    from rapport.service.models import Ticket
+
+    tickets: dict[int, list[Ticket]] = defaultdict(list)
+    for ticket in (
+        Ticket.objects.filter(contact_id__in=ids)
+        .prefetch_related("messages")
+        .order_by("created_at", "id")
+    ):
+        tickets[ticket.contact_id].append(ticket)
     consents: dict[int, list[Consent]] = defaultdict(list)
     for consent in Consent.objects.filter(contact_id__in=ids).order_by("channel", "purpose"):
         consents[consent.contact_id].append(consent)
@@ -771,6 +782,24 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
                         "at": _iso(item.occurred_at),
                     }
                     for item in participations[contact.pk]
+                ],
+                "tickets": [
+                    {
+                        "number": ticket.number,
+                        "subject": ticket.subject,
+                        "description": ticket.description,
+                        "status": ticket.get_status_display(),
+                        "at": _iso(ticket.created_at),
+                        "messages": [
+                            {
+                                "kind": message.get_kind_display(),
+                                "body": message.body,
+                                "at": _iso(message.created_at),
+                            }
+                            for message in ticket.messages.all()
+                        ],
+                    }
+                    for ticket in tickets[contact.pk]
                 ],
                 "processing_history": [
                     {
@@ -938,6 +967,7 @@ def request_erase(*, actor: User, request: SubjectRequest) -> Erasure:
     now = timezone.now()
     with transaction.atomic():
         for contact in contacts:
+            terms = identifying_terms(contact)
             result = customer_services.contact_anonymize(
                 actor=actor,
                 contact=contact,
@@ -947,6 +977,9 @@ def request_erase(*, actor: User, request: SubjectRequest) -> Erasure:
             if result is None:
                 erasure.already.append(contact.pk)
                 continue
+            totals["tickets"] += service_services.tickets_redact(
+                actor=actor, contact_id=contact.pk, terms=terms
+            )
             erasure.anonymized.append(contact.pk)
             for name, count in result.counts().items():
                 totals[name] += count

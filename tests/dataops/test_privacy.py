@@ -450,3 +450,46 @@ def test_anonymizing_needs_delete_on_the_contact(org, media):
         privacy.request_erase(actor=officer, request=request)
     contact.refresh_from_db()
     assert contact.anonymized_at is None and contact.name == "张伟"
+
+
+# --- service tickets -----------------------------------------------------------------------------
+
+
+def test_the_persons_tickets_are_in_the_bundle_and_masked_on_erasure(org, media):
+    from rapport.service import services as service_services
+    from rapport.service.models import Ticket, TicketMessage
+
+    admin = org["admin"]
+    contact, _colleague = make_person(admin, with_history=False)
+    ticket = service_services.ticket_create(
+        actor=admin,
+        subject="张伟的发票问题",
+        description="张伟来电 13812345678，要求重开发票",
+        contact=contact,
+    )
+    service_services.ticket_message_add(
+        actor=admin, ticket=ticket, kind="reply", body=f"张伟您好，已发到 {EMAIL}"
+    )
+    access = new_request(admin)
+    confirm_all(admin, access)
+    privacy.bundle_execute(privacy.bundle_start(actor=admin, request=access))
+    with zipfile.ZipFile(privacy.bundle_file(actor=admin, request=access)) as archive:
+        data = json.loads(archive.read(f"request-{access.pk}.json"))
+        html = archive.read(f"request-{access.pk}.html").decode()
+    (shown,) = data["contacts"][0]["tickets"]
+    assert shown["subject"] == "张伟的发票问题" and shown["messages"][0]["body"].startswith(
+        "张伟您好"
+    )
+    assert "张伟的发票问题" in html
+
+    erasure = new_request(admin, kind="erasure")
+    confirm_all(admin, erasure)
+    done = privacy.request_erase(actor=admin, request=erasure)
+    assert done.counts["tickets"] == 1
+    ticket = Ticket.objects.get()
+    assert "张伟" not in ticket.subject and "13812345678" not in ticket.description
+    body = TicketMessage.objects.get().body
+    assert "张伟" not in body and EMAIL not in body and body.endswith("***")
+    assert AuditEvent.objects.filter(
+        action="redact", object_type="service.ticket", object_id=str(ticket.pk)
+    ).exists()

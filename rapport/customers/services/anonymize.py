@@ -111,6 +111,19 @@ def _check(actor: User | None, contact: Contact) -> None:
         raise PermissionDenied()
 
 
+def identifying_terms(contact: Contact) -> list[str]:
+    """What identifies the person in free text (for other modules masking it on an
+    erasure: take them before `contact_anonymize` blanks the contact)."""
+    return _terms(contact)
+
+
+def mask_terms(text: str, terms: list[str]) -> str:
+    """`text` with each of `terms` (as `identifying_terms` gives them) masked."""
+    if not terms or not text:
+        return text
+    return _masked(text, re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE))
+
+
 def _terms(contact: Contact) -> list[str]:
     """What identifies the person in free text: name, phones (international and national
     form), e-mails, ID number."""

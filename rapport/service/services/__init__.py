@@ -13,6 +13,7 @@ from .tickets import (
     ticket_message_add,
     ticket_set_status,
     ticket_update,
+    tickets_redact,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "ticket_message_add",
     "ticket_set_status",
     "ticket_update",
+    "tickets_redact",
 ]

@@ -408,3 +408,43 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
         )
         _announce("ticket.message_added", ticket, message=message.pk, kind=kind)
     return message
+
+
+def tickets_redact(*, actor: User | None, contact_id: int, terms: list[str]) -> int:
+    """An erasure: mask the person's name and identifiers (`terms`, taken before the contact
+    was anonymized) in the subject, description and conversation of the tickets about
+    them. Called by the data-subject request's erasure, which checked its own grants; each
+    ticket changed is audited as `redact` with its field names. Returns how many tickets
+    changed."""
+    from rapport.customers.services.anonymize import mask_terms
+
+    if not terms:
+        return 0
+    changed = 0
+    with transaction.atomic():
+        for ticket in Ticket.objects.select_for_update().filter(contact_id=contact_id):
+            fields = []
+            for name in ("subject", "description"):
+                masked = mask_terms(getattr(ticket, name), terms)
+                if masked != getattr(ticket, name):
+                    setattr(ticket, name, masked)
+                    fields.append(name)
+            messages = 0
+            for message in ticket.messages.all():
+                masked = mask_terms(message.body, terms)
+                if masked != message.body:
+                    message.body = masked
+                    message.save(update_fields=["body"])
+                    messages += 1
+            if not fields and not messages:
+                continue
+            ticket.save(update_fields=[*fields, "updated_at"] if fields else ["updated_at"])
+            trail.record(
+                actor=actor,
+                action="redact",
+                target=ticket,
+                extra={"fields": fields, "messages": messages, "reason": "subject_request"},
+            )
+            _changed(ticket, fields or ["messages"])
+            changed += 1
+    return changed
