@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.core.models import TimeStampedModel
 from rapport.identity.querysets import RestrictedManager
@@ -151,7 +152,7 @@ class TicketChannel(models.TextChoices):
 
 class TicketStatus(models.TextChoices):
     NEW = "new", _("New")
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("ticket status", "Open")
     PENDING = "pending", _("Waiting on customer")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")

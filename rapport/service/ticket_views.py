@@ -18,14 +18,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from rapport.audit.models import AuditEvent
 from rapport.core.paging import cursor_page
 from rapport.customers.forms import lookup_label
 from rapport.customers.models import Account, Contact
 from rapport.identity import policy
-from rapport.identity.models import Action
+from rapport.identity.models import Action, Team, User
 from rapport.identity.views._common import _call, _message_call
 
-from .models import OPEN_STATUSES, MessageKind, Ticket, TicketStatus
+from .models import OPEN_STATUSES, MessageKind, Ticket, TicketKind, TicketPriority, TicketStatus
 from .services import tickets as ticket_services
 from .ticket_forms import STATUS_ACTIONS, AssignForm, MessageForm, TicketForm
 
@@ -141,6 +142,68 @@ def ticket_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "service/tickets/ticket_form.html", {"form": form, "ticket": ticket})
 
 
+HISTORY_ACTIONS = {
+    "create": gettext_lazy("Created"),
+    "update": gettext_lazy("Changed"),
+    "assign": gettext_lazy("Queue or assignee changed"),
+    "status": gettext_lazy("Status changed"),
+    "message": gettext_lazy("Message added"),
+    "redact": gettext_lazy("Personal data removed from text"),
+}
+HISTORY_SHOWN = 50
+CHOICES = {
+    "status": dict(TicketStatus.choices),
+    "priority": dict(TicketPriority.choices),
+    "kind": dict(TicketKind.choices),
+}
+
+
+def _history(ticket: Ticket) -> list[dict]:
+    """The ticket's audit events, newest first, with status, priority, type, queue and
+    assignee changes in words (one query for the events, one each for teams and people)."""
+    events = list(
+        AuditEvent.objects.filter(object_type=Ticket.security_type, object_id=str(ticket.pk))
+        .select_related("actor")
+        .order_by("-seq")[:HISTORY_SHOWN]
+    )
+    ids: dict[str, set[int]] = {"team": set(), "assignee": set()}
+    for event in events:
+        for name in ids:
+            for value in (event.changes or {}).get(name, []) or []:
+                if isinstance(value, int):
+                    ids[name].add(value)
+    names = {
+        "team": dict(Team.objects.filter(pk__in=ids["team"]).values_list("pk", "name")),
+        "assignee": {user.pk: str(user) for user in User.objects.filter(pk__in=ids["assignee"])},
+    }
+
+    def shown(name: str, value) -> str:
+        if value in (None, ""):
+            return "—"
+        if name in CHOICES:
+            return str(CHOICES[name].get(value, value))
+        if name in names:
+            return names[name].get(value, f"#{value}")
+        return ""
+
+    rows = []
+    for event in events:
+        changes = [
+            {"field": name, "before": shown(name, pair[0]), "after": shown(name, pair[1])}
+            for name, pair in (event.changes or {}).items()
+            if name in (*CHOICES, *names) and isinstance(pair, list) and len(pair) == 2
+        ]
+        rows.append(
+            {
+                "at": event.at,
+                "who": str(event.actor) if event.actor else event.actor_repr or "Rapport",
+                "action": HISTORY_ACTIONS.get(event.action, event.action),
+                "changes": changes,
+            }
+        )
+    return rows
+
+
 def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, status: int = 200):
     user = request.user
     can_change = policy.can(user, Action.CHANGE, ticket)
@@ -163,6 +226,7 @@ def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, sta
             ]
             if can_change
             else [],
+            "history": _history(ticket),
             "children": list(
                 Ticket.objects.restrict(user, Action.VIEW).filter(parent=ticket).order_by("-id")
             ),

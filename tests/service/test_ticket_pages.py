@@ -79,6 +79,10 @@ def test_a_ticket_from_the_contact_360_page_to_resolved(
     assert ticket.assignee == agent and ticket.status == TicketStatus.RESOLVED
     page = client.get(reverse("service:ticket_detail", args=[ticket.pk])).content.decode()
     assert "已重新开具，请查收。" in page and 'data-status-action="open"' in page
+    # the history says who did what, in words
+    history = page.split('data-testid="ticket-history"', 1)[1]
+    assert "状态已更改" in history and "处理中 → 已解决" in history  # reply opened it
+    assert "— → Agent" in history  # taken
     assert TicketMessage.objects.count() == 1
     # found by the search box, by subject, and by pinyin initials
     found = search.search(agent, "fpkc")
