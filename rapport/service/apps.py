@@ -24,6 +24,9 @@ class ServiceConfig(AppConfig):
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
         notifications.register()
+        from . import sla
+
+        sla.register_messages()
         panels.register()  # the "Tickets" card of the account and contact 360 pages
         search.register()
         post_migrate.connect(calendars.ensure_default, sender=self)

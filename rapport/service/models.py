@@ -161,6 +161,52 @@ class TicketStatus(models.TextChoices):
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
+class SlaPolicy(TimeStampedModel):
+    """Service-level targets for the tickets it matches: the first policy in order whose
+    conditions all hold (an empty condition matches everything) applies. Targets are working
+    minutes on the policy's calendar (the default calendar when it names none)."""
+
+    security_type = "service.slapolicy"
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        verbose_name=_("business calendar"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Conditions (lists of codes or ids; empty: any).
+    priorities = models.JSONField(_("priorities"), default=list, blank=True)
+    kinds = models.JSONField(_("types"), default=list, blank=True)
+    tiers = models.JSONField(_("customer tiers"), default=list, blank=True)
+    categories = models.JSONField(_("categories"), default=list, blank=True)
+    first_response_minutes = models.PositiveIntegerField(_("first response within (minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution within (minutes)"))
+    warn_percent = models.PositiveSmallIntegerField(
+        _("warn at (per cent of the target)"), default=80
+    )
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = translation.get_language() or ""
+        if language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name or self.name_en
+
+
 class Ticket(TimeStampedModel):
     """A customer's problem or request, from first contact to closing: who has it (a team's
     queue, an agent), about whom (account, contact), how urgent, and its conversation.
@@ -246,6 +292,28 @@ class Ticket(TimeStampedModel):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    # Service-level clocks (`rapport.service.sla`): due and warning times in real time,
+    # computed on the policy's business calendar; the resolution clock stops while the
+    # ticket waits on the customer (paused_at set, resolution due cleared) and the working
+    # time spent waiting is added back when it resumes.
+    sla_policy = models.ForeignKey(
+        SlaPolicy,
+        verbose_name=_("SLA policy"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("clock paused at"), null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(default=0)
+    first_response_warned = models.BooleanField(default=False)
+    first_response_breached = models.BooleanField(_("first response breached"), default=False)
+    resolution_warned = models.BooleanField(default=False)
+    resolution_breached = models.BooleanField(_("resolution breached"), default=False)
 
     objects = RestrictedManager()
 
@@ -257,6 +325,11 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["assignee", "status", "-id"], name="service_ticket_agent_idx"),
             models.Index(fields=["account", "-id"], name="service_ticket_account_idx"),
             models.Index(fields=["contact", "-id"], name="service_ticket_contact_idx"),
+            # the SLA sweep reads these in time order
+            models.Index(fields=["first_response_warn_at"], name="service_ticket_frw_idx"),
+            models.Index(fields=["first_response_due_at"], name="service_ticket_frd_idx"),
+            models.Index(fields=["resolution_warn_at"], name="service_ticket_rw_idx"),
+            models.Index(fields=["resolution_due_at"], name="service_ticket_rd_idx"),
         ]
 
     def __str__(self) -> str:

@@ -49,7 +49,9 @@ def _ticket_for(user, pk: int, action: str = Action.VIEW) -> Ticket:
     """The ticket, if the user may `action` it; else not found (its existence stays hidden)."""
     ticket = (
         Ticket.objects.restrict(user, action)
-        .select_related("account", "contact", "team", "assignee", "category", "created_by")
+        .select_related(
+            "account", "contact", "team", "assignee", "category", "created_by", "sla_policy"
+        )
         .filter(pk=pk)
         .first()
     )

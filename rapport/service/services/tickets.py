@@ -27,6 +27,7 @@ from rapport.customers.models import Account, Contact
 from rapport.identity import policy
 from rapport.identity.models import Action, Team, User
 
+from .. import sla
 from ..models import (
     MessageKind,
     Ticket,
@@ -76,6 +77,15 @@ MOVES = {
     TicketStatus.CLOSED: {TicketStatus.OPEN},
 }
 MAX_BODY = 100_000
+# a change to these chooses the SLA policy and its due times again
+SLA_INPUTS = {"priority", "kind", "category", "account"}
+SLA_FIELDS = [
+    "sla_policy",
+    "first_response_due_at",
+    "first_response_warn_at",
+    "resolution_due_at",
+    "resolution_warn_at",
+]
 _UNCHANGED: Any = object()
 
 
@@ -240,6 +250,8 @@ def ticket_create(
         )
     with transaction.atomic():
         ticket.save()
+        sla.apply(ticket)
+        ticket.save(update_fields=SLA_FIELDS)
         trail.record(
             actor=actor,
             action="create",
@@ -272,6 +284,8 @@ def ticket_update(*, actor: User, ticket: Ticket, **changes: Any) -> Ticket:
         changed = trail.diff(before, trail.snapshot(ticket, FIELDS))
         if not changed:
             return ticket
+        if set(changed) & SLA_INPUTS:
+            sla.apply(ticket)
         ticket.last_activity_at = timezone.now()
         ticket.save()
         trail.record(actor=actor, action="update", target=ticket, changes=changed)
@@ -346,6 +360,7 @@ def ticket_set_status(*, actor: User, ticket: Ticket, status: str) -> Ticket:
                 }
             )
         now = timezone.now()
+        sla.on_status(ticket, before, status, now=now)
         ticket.status = status
         if status == TicketStatus.RESOLVED:
             ticket.resolved_at = now
