@@ -23,6 +23,7 @@ QUALITY = "dataops.quality"
 BUSINESS_CALENDAR = "service.calendar"
 TICKET = "service.ticket"
 TICKET_CATEGORY = "service.ticketcategory"
+SLA_POLICY = "service.slapolicy"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -88,6 +89,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (BUSINESS_CALENDAR, "manage", "all"),
         *[(TICKET, a, "all") for a in ("view", "add", "change", "assign")],
         (TICKET_CATEGORY, "manage", "all"),
+        (SLA_POLICY, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
@@ -159,6 +161,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (BUSINESS_CALENDAR, "manage", "all"),
         *[(TICKET, a, "department") for a in ("view", "add", "change", "assign")],
         (TICKET_CATEGORY, "manage", "all"),
+        (SLA_POLICY, "manage", "all"),
     ],
     "marketer": [
         *_customer({"view": "all", "export": "all"}),

@@ -23,6 +23,7 @@ class ServiceConfig(AppConfig):
             conditions=["priority", "kind", "channel"],
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
+        policy.register("service.slapolicy", label=_("SLA policies"), actions=["manage"])
         notifications.register()
         from . import sla
 

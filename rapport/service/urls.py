@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, category_views, ticket_views
+from . import calendar_views, category_views, sla_views, ticket_views
 
 app_name = "service"
 
@@ -20,6 +20,9 @@ urlpatterns = [
         category_views.category_active,
         name="category_active",
     ),
+    path("admin/sla-policies/", sla_views.sla_policy_list, name="sla_policy_list"),
+    path("admin/sla-policies/new/", sla_views.sla_policy_create, name="sla_policy_create"),
+    path("admin/sla-policies/<int:pk>/", sla_views.sla_policy_edit, name="sla_policy_edit"),
     path("admin/calendars/", calendar_views.calendar_list, name="calendar_list"),
     path("admin/calendars/new/", calendar_views.calendar_create, name="calendar_create"),
     path("admin/calendars/<int:pk>/", calendar_views.calendar_edit, name="calendar_edit"),

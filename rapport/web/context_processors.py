@@ -29,5 +29,6 @@ def navigation(request):
             "calendars": policy.has_grant(user, "service.calendar", "manage"),
             "tickets": policy.has_grant(user, "service.ticket", "view"),
             "ticket_categories": policy.has_grant(user, "service.ticketcategory", "manage"),
+            "sla_policies": policy.has_grant(user, "service.slapolicy", "manage"),
         },
     }

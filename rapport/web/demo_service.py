@@ -89,6 +89,33 @@ def ensure_categories(*, actor: User) -> dict[tuple[str, ...], TicketCategory]:
     return found
 
 
+POLICIES = (
+    ("紧急工单", "Urgent tickets", ["urgent"], 60, 240),
+    ("高优先级", "High priority", ["high"], 120, 480),
+    ("标准", "Standard", [], 480, 2400),
+)
+
+
+def ensure_sla_policies(*, actor: User) -> int:
+    """The demo's service levels, when there are none (working minutes on the default
+    calendar): urgent 1 h / 4 h, high 2 h / 8 h, everything else 8 h / 40 h."""
+    from rapport.service.models import SlaPolicy
+
+    if SlaPolicy.objects.exists():
+        return 0
+    for position, (name, name_en, priorities, first, resolution) in enumerate(POLICIES, 1):
+        services.sla_policy_create(
+            actor=actor,
+            name=name,
+            name_en=name_en,
+            priorities=priorities,
+            first_response_minutes=first,
+            resolution_minutes=resolution,
+            position=position,
+        )
+    return len(POLICIES)
+
+
 def generate_tickets(*, users: dict[str, User], count: int, rng: random.Random) -> int:
     """`count` tickets about random contacts; returns how many were made."""
     agent, manager = users.get("service_agent"), users.get("service_manager")
@@ -105,6 +132,7 @@ def generate_tickets(*, users: dict[str, User], count: int, rng: random.Random) 
     made = 0
     with transaction.atomic():
         categories = ensure_categories(actor=manager)
+        ensure_sla_policies(actor=manager)
         for number in range(count):
             subject, description, path, kind, priority = TICKETS[number % len(TICKETS)]
             account_id, contact_id = links[rng.randrange(len(links))]

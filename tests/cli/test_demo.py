@@ -61,6 +61,7 @@ def test_small_demo_has_a_login_per_role_and_valid_audited_records():
     assert all(ticket.contact.accounts.filter(pk=ticket.account_id).exists() for ticket in tickets)
     agent = User.objects.get(username="service_agent")
     assert Ticket.objects.restrict(agent, "view").count() == 10  # all in the agent's queue
+    assert all(ticket.sla_policy and ticket.first_response_due_at for ticket in tickets)
     assert chain.verify().ok
 
 

@@ -7,6 +7,7 @@ from .calendars import (
     calendar_update,
 )
 from .categories import category_create, category_update
+from .sla_policies import sla_policy_create, sla_policy_update
 from .tickets import (
     ticket_assign,
     ticket_create,
@@ -23,6 +24,8 @@ __all__ = [
     "calendar_update",
     "category_create",
     "category_update",
+    "sla_policy_create",
+    "sla_policy_update",
     "ticket_assign",
     "ticket_create",
     "ticket_message_add",
