@@ -88,3 +88,37 @@ def test_the_page_creates_a_policy_that_new_tickets_follow(org):
     policy.refresh_from_db()
     assert policy.priorities == ["urgent"] and not policy.is_active  # unticked: retired
     assert signed_in(org["agent"]).get(reverse("service:sla_policy_list")).status_code == 403
+
+
+def test_the_api_reads_for_agents_and_writes_for_managers(org):
+    from rest_framework.test import APIClient
+
+    from rapport.identity.services import token_create
+
+    def api_for(user) -> APIClient:
+        _token, secret = token_create(actor=user, name="test")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer " + secret)
+        return client
+
+    url = "/api/v1/service/sla-policies/"
+    manager, agent = api_for(org["service_manager"]), api_for(org["agent"])
+    created = manager.post(
+        url,
+        {
+            "name": "紧急",
+            "priorities": ["urgent"],
+            "first_response_minutes": 60,
+            "resolution_minutes": 240,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert [row["name"] for row in agent.get(url).json()["results"]] == ["紧急"]
+    assert agent.post(url, {"name": "x"}, format="json").status_code == 403
+    bad = manager.patch(
+        f"{url}{created.json()['id']}/", {"warn_percent": 0, "kinds": ["nope"]}, format="json"
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["error"]["fields"]) == {"warn_percent", "kinds"}
+    assert api_for(org["rep_east"]).get(url).status_code == 403
