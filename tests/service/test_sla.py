@@ -183,3 +183,25 @@ def test_the_ticket_page_shows_its_clocks(org, policies):
     services.ticket_set_status(actor=admin, ticket=ticket, status="pending")
     page = client.get(reverse("service:ticket_detail", args=[ticket.pk])).content.decode()
     assert 'data-testid="sla-paused"' in page
+
+
+def test_the_list_shows_the_next_clock_of_each_ticket(org, policies):
+    from django.test import Client
+    from django.urls import reverse
+
+    admin = org["admin"]
+    waiting = services.ticket_create(actor=admin, subject="等客户", priority="urgent")
+    services.ticket_message_add(actor=admin, ticket=waiting, kind="reply", body="请提供日志")
+    services.ticket_set_status(actor=admin, ticket=waiting, status="pending")
+    late = services.ticket_create(actor=admin, subject="超时了", priority="urgent")
+    Ticket.objects.filter(pk=late.pk).update(first_response_breached=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get(reverse("service:ticket_list"), {"view": "all"}).content.decode()
+    rows = {
+        ticket.pk: page.split(f'data-ticket-row="{ticket.pk}"', 1)[1].split("</tr>", 1)[0]
+        for ticket in (waiting, late)
+    }
+    assert 'data-sla-state="paused"' in rows[waiting.pk]
+    assert 'data-sla-next="first_response"' in rows[late.pk]
+    assert 'data-sla-state="breached"' in rows[late.pk]
