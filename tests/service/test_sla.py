@@ -205,3 +205,23 @@ def test_the_list_shows_the_next_clock_of_each_ticket(org, policies):
     assert 'data-sla-state="paused"' in rows[waiting.pk]
     assert 'data-sla-next="first_response"' in rows[late.pk]
     assert 'data-sla-state="breached"' in rows[late.pk]
+
+
+def test_the_cli_lists_policies_and_sweeps(org, policies):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import translation
+
+    ticket = services.ticket_create(actor=org["admin"], subject="宕机", priority="urgent")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        first_response_due_at=local(2026, 1, 1, 9), first_response_warn_at=local(2026, 1, 1, 8)
+    )
+    out = StringIO()
+    with translation.override("en"):
+        call_command("sla", "list", stdout=out)
+        call_command("sla", "sweep", stdout=out)
+        call_command("sla", "sweep", stdout=out)
+    text = out.getvalue()
+    assert "紧急" in text and "urgent" in text
+    assert "Warnings: 0, breaches: 1." in text and "Warnings: 0, breaches: 0." in text
