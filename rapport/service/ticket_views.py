@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -309,3 +309,50 @@ def ticket_take(request: HttpRequest, pk: int) -> HttpResponse:
     if ok:
         messages.success(request, _("The ticket is yours."))
     return redirect("service:ticket_detail", pk=ticket.pk)
+
+
+@login_required
+def ticket_board(request: HttpRequest) -> HttpResponse:
+    """The manager's board: open tickets the user may see, per person and per unassigned
+    queue, with how many are due soon, missed or waiting on the customer (one grouped
+    query each)."""
+    user = request.user
+    _require_grant(user, Action.VIEW)
+    tickets = Ticket.objects.restrict(user, Action.VIEW).filter(status__in=OPEN_STATUSES)
+    missed = Q(first_response_breached=True, first_response_at__isnull=True) | Q(
+        resolution_breached=True, sla_paused_at__isnull=True
+    )
+    soon = (
+        Q(first_response_warned=True, first_response_at__isnull=True)
+        | Q(resolution_warned=True, sla_paused_at__isnull=True)
+    ) & ~missed
+    counts = {
+        "open": Count("id"),
+        "urgent": Count("id", filter=Q(priority__in=["urgent", "high"])),
+        "soon": Count("id", filter=soon),
+        "missed": Count("id", filter=missed),
+        "waiting": Count("id", filter=Q(sla_paused_at__isnull=False) | Q(status="pending")),
+    }
+    people = list(
+        tickets.filter(assignee__isnull=False)
+        .values("assignee")
+        .annotate(**counts)
+        .order_by("-missed", "-soon", "-open")
+    )
+    names = {
+        person.pk: str(person)
+        for person in User.objects.filter(pk__in=[row["assignee"] for row in people])
+    }
+    for row in people:
+        row["name"] = names.get(row["assignee"], "")
+    queues = list(
+        tickets.filter(assignee__isnull=True)
+        .values("team", "team__name")
+        .annotate(**counts)
+        .order_by("-missed", "-soon", "-open")
+    )
+    return render(
+        request,
+        "service/tickets/ticket_board.html",
+        {"people": people, "queues": queues, "totals": tickets.aggregate(**counts)},
+    )

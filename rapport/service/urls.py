@@ -7,6 +7,7 @@ app_name = "service"
 urlpatterns = [
     path("service/tickets/", ticket_views.ticket_list, name="ticket_list"),
     path("service/tickets/new/", ticket_views.ticket_create, name="ticket_create"),
+    path("service/board/", ticket_views.ticket_board, name="ticket_board"),
     path("service/tickets/<int:pk>/", ticket_views.ticket_detail, name="ticket_detail"),
     path("service/tickets/<int:pk>/edit/", ticket_views.ticket_edit, name="ticket_edit"),
     path("service/tickets/<int:pk>/messages/", ticket_views.ticket_message, name="ticket_message"),

@@ -225,3 +225,42 @@ def test_the_cli_lists_policies_and_sweeps(org, policies):
     text = out.getvalue()
     assert "紧急" in text and "urgent" in text
     assert "Warnings: 0, breaches: 1." in text and "Warnings: 0, breaches: 0." in text
+
+
+def test_the_board_counts_per_person_and_queue_in_a_fixed_number_of_queries(org, policies):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    admin, agent = org["admin"], org["agent"]
+    team = Team.objects.create(name="华南客服", department=org["departments"]["south"])
+    team.members.add(agent)
+    late = services.ticket_create(
+        actor=admin, subject="超时", priority="urgent", assignee=agent, team=team
+    )
+    Ticket.objects.filter(pk=late.pk).update(
+        first_response_breached=True, first_response_warned=True
+    )
+    soon = services.ticket_create(actor=admin, subject="快到期", assignee=agent, team=team)
+    Ticket.objects.filter(pk=soon.pk).update(first_response_warned=True)
+    services.ticket_create(actor=admin, subject="排队", team=team)
+    client = Client()
+    client.force_login(org["service_manager"])
+    url = reverse("service:ticket_board")
+    page = client.get(url).content.decode()
+    row = page.split(f'data-board-person="{agent.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-count="soon">1<' in row and ">1</span>" in row  # one due soon, one missed
+    queue = page.split(f'data-board-queue="{team.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "华南客服" in queue
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        return len(captured)
+
+    before = queries()
+    for n in range(4):
+        services.ticket_create(actor=admin, subject=f"更多{n}", assignee=agent, team=team)
+    assert queries() == before
+    assert Client().get(url).status_code == 302  # signed out: to the login page
