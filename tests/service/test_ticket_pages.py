@@ -88,6 +88,10 @@ def test_a_ticket_from_the_contact_360_page_to_resolved(
     found = search.search(agent, "fpkc")
     group = next(g for g in found.groups if g.object_type == "service.ticket")
     assert [hit.id for hit in group.hits] == [ticket.pk]
+    # people who do not work on tickets get no Tickets group at all
+    assert "service.ticket" not in {
+        g.object_type for g in search.search(org["rep_east"], "fpkc").groups
+    }
 
 
 def test_lists_by_view_and_other_queues_stay_hidden(org, desk):

@@ -110,7 +110,8 @@ def search(
     types: Iterable[str] | None = None,
     limit: int = 10,
 ) -> Results:
-    """Records `user` may view that match `text_query`, grouped by type, best first.
+    """Records `user` may view that match `text_query`, grouped by type, best first; types
+    the user may not view at all are left out.
 
     Each type's matches are joined in SQL with `Model.objects.restrict(user, "view")`, so
     nothing the user may not see is read, and nothing they may see is cut off by records
@@ -122,7 +123,9 @@ def search(
     wanted = [
         registration
         for registration in registrations()
-        if types is None or registration.object_type in set(types)
+        if (types is None or registration.object_type in set(types))
+        # a type the user may not see at all has no group (no query: restrict says so)
+        and not registration.model._default_manager.restrict(user, "view").query.is_empty()
     ]
     if query.is_empty:
         return Results(query=query, groups=[Group(r.object_type, r.label) for r in wanted])
