@@ -499,8 +499,9 @@ def run_job(job: Job, *, progress: JobProgress | None = None) -> dict[str, int]:
 
 
 def analyze() -> None:
-    """Refresh the planner's statistics of the tables a bulk run filled (autovacuum would, a
-    while later: until then PostgreSQL plans with the row counts of an empty table)."""
+    """Refresh the planner's statistics of the tables a bulk run filled, and on PostgreSQL
+    their visibility map (autovacuum would, a while later: until then PostgreSQL plans with
+    the row counts of an empty table and index-only scans read the table too)."""
     models = (
         Account,
         Contact,
@@ -512,9 +513,15 @@ def analyze() -> None:
         SearchDocument,
         SearchKey,
     )
+    # On PostgreSQL, VACUUM as well when it can run (not inside a transaction): it marks
+    # the freshly written pages all-visible, which index-only scans need — right after a
+    # large bulk run the search's covering walk otherwise fetches a table page per row
+    # (measured: 华信 138 ms p50 before, 39 ms after, at 1M accounts / 3M contacts).
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
+    command = "VACUUM (ANALYZE)" if vacuum else "ANALYZE"
     with connection.cursor() as cursor:
         for model in models:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def fail_job(job: Job, error: BaseException) -> None:
