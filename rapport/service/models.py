@@ -366,12 +366,71 @@ class TicketMessage(models.Model):
     )
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # E-mail (`rapport.service.mail`): the Message-ID of the e-mail this message came in as or
+    # was sent as (replies thread on it), and the customer's address it came from or went to.
+    email_message_id = models.CharField(_("e-mail Message-ID"), max_length=255, blank=True)
+    email_address = models.CharField(_("e-mail address"), max_length=254, blank=True)
+    sent_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    # why a reply was kept on the ticket but not e-mailed (no address, consent withdrawn,
+    # the mail server refused it)
+    not_sent_reason = models.CharField(_("not e-mailed because"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("ticket message")
         verbose_name_plural = _("ticket messages")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="service_message_ticket_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="service_message_ticket_idx"),
+            models.Index(
+                fields=["email_message_id"],
+                name="service_message_msgid_idx",
+                condition=~models.Q(email_message_id=""),
+            ),
+        ]
+        constraints = [
+            # the same e-mail delivered twice (a poller retry, a resent raw message) is one
+            # message
+            models.UniqueConstraint(
+                fields=["email_message_id"],
+                condition=models.Q(kind="inbound") & ~models.Q(email_message_id=""),
+                name="service_message_inbound_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind}"
+
+
+def ticket_attachment_path(attachment: TicketAttachment, filename: str) -> str:
+    """Stored under a random name (the original name is kept in the row, never in the path)."""
+    import uuid
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"tickets/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class TicketAttachment(models.Model):
+    """A file that came with a message of a ticket (an e-mail's attachment, a screenshot an
+    agent added). Served only through the download view, to people who may see the ticket."""
+
+    message = models.ForeignKey(
+        TicketMessage,
+        verbose_name=_("message"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    file = models.FileField(_("file"), upload_to=ticket_attachment_path, max_length=200)
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("ticket attachment")
+        verbose_name_plural = _("ticket attachments")
+
+    def __str__(self) -> str:
+        return self.name
