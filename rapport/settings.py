@@ -276,6 +276,23 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_FROM_EMAIL", "rapport@localhost")
+
+# The service mailbox (`rapport.service.mail`): customers write to it and replies come from
+# it. Incoming mail arrives through the raw-message endpoint or is fetched over IMAP every
+# minute when RAPPORT_SERVICE_IMAP_HOST is set.
+SERVICE_MAILBOX = os.environ.get("RAPPORT_SERVICE_MAILBOX", DEFAULT_FROM_EMAIL)
+SERVICE_INBOX_TEAM = os.environ.get("RAPPORT_SERVICE_INBOX_TEAM", "")  # a team's name
+SERVICE_IMAP = {
+    "host": os.environ.get("RAPPORT_SERVICE_IMAP_HOST", ""),
+    "port": int(os.environ.get("RAPPORT_SERVICE_IMAP_PORT", "993")),
+    "ssl": env_bool("RAPPORT_SERVICE_IMAP_SSL", True),
+    "user": os.environ.get("RAPPORT_SERVICE_IMAP_USER", ""),
+    "password": os.environ.get("RAPPORT_SERVICE_IMAP_PASSWORD", ""),
+    "folder": os.environ.get("RAPPORT_SERVICE_IMAP_FOLDER", "INBOX"),
+}
+# a whole e-mail larger than this is refused (its attachments are held to
+# ATTACHMENT_MAX_BYTES each and dropped with a note when larger)
+SERVICE_MAIL_MAX_BYTES = int(os.environ.get("RAPPORT_SERVICE_MAIL_MAX_MB", "80")) * 1024 * 1024
 # SMS sent by automation rules: LogSMSBackend logs and keeps them (nothing leaves the machine),
 # ConsoleSMSBackend prints them; a provider's backend has send(to, text) -> id.
 RAPPORT_SMS_BACKEND = os.environ.get(

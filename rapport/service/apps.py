@@ -2,6 +2,13 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def _ensure_mailbox(sender, using="default", **kwargs) -> None:
+    """The service mailbox's system actor (e-mails become tickets as it)."""
+    from . import mail
+
+    mail.MAILBOX.ensure()
+
+
 class ServiceConfig(AppConfig):
     name = "rapport.service"
     label = "service"
@@ -31,3 +38,4 @@ class ServiceConfig(AppConfig):
         panels.register()  # the "Tickets" card of the account and contact 360 pages
         search.register()
         post_migrate.connect(calendars.ensure_default, sender=self)
+        post_migrate.connect(_ensure_mailbox, sender=self)

@@ -7,3 +7,12 @@ def sla_sweep() -> dict:
     from . import sla
 
     return sla.sweep()
+
+
+@shared_task(name="service.mail_poll")
+def mail_poll() -> dict:
+    """Turn new e-mails in the service mailbox into tickets and replies (every minute; does
+    nothing until `RAPPORT_SERVICE_IMAP_HOST` is set)."""
+    from . import mail
+
+    return mail.poll_imap()

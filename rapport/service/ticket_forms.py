@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rapport.core.forms import TablerForm
 from rapport.customers.forms import lookup_label, lookup_widget, parse_record_id
 from rapport.customers.models import Account, Contact
-from rapport.identity import policy
+from rapport.identity import policy, system
 from rapport.identity.models import Action, Team, User
 
 from .models import (
@@ -127,6 +127,7 @@ class AssignForm(TablerForm):
                 Q(roles__grants__object_type=Ticket.security_type, roles__grants__action="change")
                 | Q(is_superuser=True)
             )
+            .exclude(username__in=system.usernames())
             .distinct()
             .order_by("display_name", "username")
         )

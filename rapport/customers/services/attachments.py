@@ -50,7 +50,7 @@ ALLOWED: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
 MAX_FILES = 10
 
 
-def _check(upload: UploadedFile) -> tuple[str, str]:
+def check_upload(upload: UploadedFile) -> tuple[str, str]:
     """(content type, sha256) of an acceptable upload, or a ValidationError saying why not."""
     name = upload.name or ""
     suffix = PurePath(name).suffix.lower()
@@ -98,7 +98,7 @@ def check_uploads(uploads: list[UploadedFile], field: str = "attachments") -> li
     checked, errors = [], []
     for upload in uploads:
         try:
-            checked.append((upload, *_check(upload)))
+            checked.append((upload, *check_upload(upload)))
         except ValidationError as error:
             errors.append(error)
     if errors:

@@ -13,6 +13,8 @@ The first reply to the customer records the first response; a reply to a new tic
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import PurePath
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,10 +29,11 @@ from rapport.customers.models import Account, Contact
 from rapport.identity import policy
 from rapport.identity.models import Action, Team, User
 
-from .. import sla
+from .. import mail, sla
 from ..models import (
     MessageKind,
     Ticket,
+    TicketAttachment,
     TicketCategory,
     TicketChannel,
     TicketKind,
@@ -359,17 +362,7 @@ def ticket_set_status(*, actor: User, ticket: Ticket, status: str) -> Ticket:
                     )
                 }
             )
-        now = timezone.now()
-        sla.on_status(ticket, before, status, now=now)
-        ticket.status = status
-        if status == TicketStatus.RESOLVED:
-            ticket.resolved_at = now
-        elif status == TicketStatus.CLOSED:
-            ticket.closed_at = now
-            ticket.resolved_at = ticket.resolved_at or now
-        elif status == TicketStatus.OPEN and before in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-            ticket.resolved_at = ticket.closed_at = None
-        ticket.last_activity_at = now
+        _move(ticket, status, timezone.now())
         ticket.save()
         trail.record(
             actor=actor, action="status", target=ticket, changes={"status": [before, status]}
@@ -379,10 +372,28 @@ def ticket_set_status(*, actor: User, ticket: Ticket, status: str) -> Ticket:
     return ticket
 
 
+def _move(ticket: Ticket, status: str, now) -> None:
+    """Set a (locked) ticket's status: the SLA clocks follow, resolving and closing stamp
+    their time, reopening clears them. The caller saves, audits and announces."""
+    before = ticket.status
+    sla.on_status(ticket, before, status, now=now)
+    ticket.status = status
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    elif status == TicketStatus.OPEN and before in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        ticket.resolved_at = ticket.closed_at = None
+    ticket.last_activity_at = now
+
+
 def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> TicketMessage:
     """Add a reply to the customer or an internal note. The first reply records the first
-    response; a reply opens a new ticket. (Sending replies by e-mail is a later step of the
-    service plan; the reply is kept on the ticket either way.)"""
+    response; a reply opens a new ticket. A reply is e-mailed to the customer after the
+    transaction commits (`mail.reply_email_send`); a customer who withdrew e-mail consent for
+    service is not written to (refused, nothing stored), and a reply without an address to
+    go to is kept on the ticket with the reason."""
     _require(actor, Action.CHANGE, ticket)
     errors: dict[str, list[ValidationError]] = {}
     if kind not in (MessageKind.REPLY, MessageKind.NOTE):
@@ -399,11 +410,23 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket = Ticket.objects.select_for_update().select_related("contact").get(pk=ticket.pk)
         now = timezone.now()
-        message = TicketMessage.objects.create(
-            ticket=ticket, kind=kind, author=actor, body=body, created_at=now
-        )
+        message = TicketMessage(ticket=ticket, kind=kind, author=actor, body=body, created_at=now)
+        if kind == MessageKind.REPLY:
+            refusal = mail.reply_refusal(ticket)
+            if refusal:
+                raise ValidationError({"body": ValidationError(refusal, code="consent_withdrawn")})
+            message.email_address = mail.reply_address(ticket)
+            if message.email_address:
+                message.email_message_id = mail.new_message_id()
+            else:
+                message.not_sent_reason = _("The customer has no e-mail address on record.")
+        message.save()
+        if message.email_address:
+            transaction.on_commit(
+                partial(mail.reply_email_send, message_id=message.pk), robust=True
+            )
         changes: dict[str, list[Any]] = {}
         if kind == MessageKind.REPLY:
             if ticket.first_response_at is None:
@@ -422,6 +445,79 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
             extra={"message": message.pk, "kind": kind},
         )
         _announce("ticket.message_added", ticket, message=message.pk, kind=kind)
+    return message
+
+
+def ticket_message_receive(
+    *,
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    email_message_id: str = "",
+    email_address: str = "",
+    attachments: list[tuple] = (),
+) -> TicketMessage:
+    """Store what the customer wrote (an e-mail, through `rapport.service.mail`) with its
+    already checked attachments (upload, content type, sha256). A ticket waiting on the
+    customer opens again (its clock runs on); a resolved one reopens. Audited on the ticket;
+    files stored before a failure are removed again."""
+    from rapport.customers.services.attachments import remove_files
+
+    _require(actor, Action.CHANGE, ticket)
+    body = str(body or "").strip()
+    if not body:
+        raise ValidationError({"body": ValidationError(_("Write a message."), code="required")})
+    stored: list[TicketAttachment] = []
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            now = timezone.now()
+            message = TicketMessage.objects.create(
+                ticket=ticket,
+                kind=MessageKind.INBOUND,
+                body=body[:MAX_BODY],
+                created_at=now,
+                email_message_id=email_message_id[:255],
+                email_address=email_address[:254],
+            )
+            for upload, content_type, sha256 in attachments:
+                attachment = TicketAttachment(
+                    message=message,
+                    name=PurePath(upload.name).name[:255],
+                    content_type=content_type,
+                    size=upload.size,
+                    sha256=sha256,
+                )
+                attachment.file.save(upload.name, upload, save=False)
+                stored.append(attachment)
+                attachment.save()
+            before = ticket.status
+            changes: dict[str, list[Any]] = {}
+            if before in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+                _move(ticket, TicketStatus.OPEN, now)
+                changes["status"] = [before, TicketStatus.OPEN]
+            ticket.last_activity_at = now
+            ticket.save()
+            trail.record(
+                actor=actor,
+                action="message",
+                target=ticket,
+                changes=changes,
+                extra={
+                    "message": message.pk,
+                    "kind": MessageKind.INBOUND,
+                    "attachments": [
+                        {"name": a.name, "size": a.size, "sha256": a.sha256} for a in stored
+                    ],
+                },
+            )
+            if changes:
+                _changed(ticket, ["status"])
+                _announce("ticket.status_changed", ticket, before=before, after=TicketStatus.OPEN)
+            _announce("ticket.message_added", ticket, message=message.pk, kind=MessageKind.INBOUND)
+    except Exception:
+        remove_files(stored)
+        raise
     return message
 
 
@@ -445,11 +541,13 @@ def tickets_redact(*, actor: User | None, contact_id: int, terms: list[str]) -> 
                     setattr(ticket, name, masked)
                     fields.append(name)
             messages = 0
+            lowered = {str(term).lower() for term in terms}
             for message in ticket.messages.all():
                 masked = mask_terms(message.body, terms)
-                if masked != message.body:
-                    message.body = masked
-                    message.save(update_fields=["body"])
+                address = "" if message.email_address.lower() in lowered else message.email_address
+                if masked != message.body or address != message.email_address:
+                    message.body, message.email_address = masked, address
+                    message.save(update_fields=["body", "email_address"])
                     messages += 1
             if not fields and not messages:
                 continue
