@@ -706,6 +706,9 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
         .order_by("created_at", "id")
     ):
         tickets[ticket.contact_id].append(ticket)
+    from rapport.service.services.surveys import survey_rows_for_contacts
+
+    surveys = survey_rows_for_contacts(ids)
     consents: dict[int, list[Consent]] = defaultdict(list)
     for consent in Consent.objects.filter(contact_id__in=ids).order_by("channel", "purpose"):
         consents[consent.contact_id].append(consent)
@@ -801,6 +804,7 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
                     }
                     for ticket in tickets[contact.pk]
                 ],
+                "surveys": surveys.get(contact.pk, []),
                 "processing_history": [
                     {
                         "at": _iso(event.at),
@@ -980,6 +984,9 @@ def request_erase(*, actor: User, request: SubjectRequest) -> Erasure:
             totals["tickets"] += service_services.tickets_redact(
                 actor=actor, contact_id=contact.pk, terms=terms
             )
+            from rapport.service.services.surveys import surveys_redact
+
+            totals["surveys"] += surveys_redact(actor=actor, contact_id=contact.pk)
             erasure.anonymized.append(contact.pk)
             for name, count in result.counts().items():
                 totals[name] += count

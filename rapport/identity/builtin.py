@@ -24,6 +24,7 @@ BUSINESS_CALENDAR = "service.calendar"
 TICKET = "service.ticket"
 TICKET_CATEGORY = "service.ticketcategory"
 SLA_POLICY = "service.slapolicy"
+SURVEY = "service.survey"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -88,11 +89,14 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (QUALITY, "manage", "all"),
         (BUSINESS_CALENDAR, "manage", "all"),
         *[(TICKET, a, "all") for a in ("view", "add", "change", "assign")],
+        (SURVEY, "view", "all"),
+        (SURVEY, "manage", "all"),
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
+        (SURVEY, "view", "all"),
         *_interactions({"view": "all"}),
         (USER, "view", "all"),
         (ROLE, "view", "all"),
@@ -149,6 +153,8 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (TICKET, "add", "team"),
         (TICKET, "change", "team"),
         (TICKET, "assign", "team"),
+        # the surveys of their own and their queues' tickets, like the tickets themselves
+        (SURVEY, "view", "team"),
     ],
     "service_manager": [
         *_customer(
@@ -160,6 +166,8 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (USER, "view", "department"),
         (BUSINESS_CALENDAR, "manage", "all"),
         *[(TICKET, a, "department") for a in ("view", "add", "change", "assign")],
+        (SURVEY, "view", "department"),
+        (SURVEY, "manage", "all"),  # send NPS surveys now
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
     ],

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import calendar_api, sla_api, ticket_api
+from . import calendar_api, sla_api, survey_api, ticket_api
 
 router = SimpleRouter(use_regex_path=False)
 router.register("service/tickets", ticket_api.TicketViewSet, basename="api-service-ticket")
@@ -8,5 +8,6 @@ router.register("service/sla-policies", sla_api.SlaPolicyViewSet, basename="api-
 router.register(
     "service/calendars", calendar_api.BusinessCalendarViewSet, basename="api-service-calendar"
 )
+router.register("service/surveys", survey_api.SurveyViewSet, basename="api-service-survey")
 
 urlpatterns = [*router.urls]

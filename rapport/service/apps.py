@@ -31,11 +31,21 @@ class ServiceConfig(AppConfig):
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
         policy.register("service.slapolicy", label=_("SLA policies"), actions=["manage"])
+        policy.register(
+            "service.survey", label=_("satisfaction surveys"), actions=["view", "manage"]
+        )
         notifications.register()
         from . import sla
 
         sla.register_messages()
         panels.register()  # the "Tickets" card of the account and contact 360 pages
         search.register()
+        from rapport.core import events
+
+        from . import survey_panels, survey_tasks  # noqa: F401  (survey_tasks: the NPS job)
+        from .services import surveys
+
+        survey_panels.register()  # the "Satisfaction" card of the 360 pages
+        events.subscribe("ticket.status_changed", surveys.on_ticket_status_changed)
         post_migrate.connect(calendars.ensure_default, sender=self)
         post_migrate.connect(_ensure_mailbox, sender=self)

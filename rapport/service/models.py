@@ -434,3 +434,177 @@ class TicketAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- surveys ---
+
+
+class SurveyKind(models.TextChoices):
+    CSAT = "csat", _("Satisfaction after a ticket (CSAT)")
+    NPS = "nps", _("Likelihood to recommend (NPS)")
+
+
+class SurveyNotSent(models.TextChoices):
+    """Why a survey was recorded but never reached the customer."""
+
+    NO_CONTACT = "no_contact", _("The ticket has no contact.")
+    NO_EMAIL = "no_email", _("The contact has no e-mail address.")
+    NO_CONSENT = "no_consent", _("The contact has not agreed to surveys by e-mail.")
+    ANONYMIZED = "anonymized", _("The contact's data was erased.")
+    SEND_FAILED = "send_failed", _("The mail server refused the e-mail.")
+
+
+SURVEY_SCALES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10)}
+SURVEY_COMMENT_MAX = 2000
+
+
+class Survey(TimeStampedModel):
+    """One question put to one customer contact: CSAT (1–5) after a ticket was resolved, or
+    NPS (0–10) now and then. The link's secret is never stored, only its SHA-256
+    (`token_hash`), so the table gives away no working links. A survey that could not go
+    out keeps why (`not_sent_reason`).
+
+    Visibility keys on the agent who had the ticket (for NPS, the account's owner) and the
+    ticket's queue, like the ticket itself: agents see their queues' surveys, service
+    managers their department's."""
+
+    security_type = "service.survey"
+    scope_owner_field = "agent"
+    scope_team_field = "team"
+
+    kind = models.CharField(_("type"), max_length=10, choices=SurveyKind.choices)
+    ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("ticket"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="surveys",
+    )
+    contact = models.ForeignKey(
+        "customers.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="surveys",
+    )
+    account = models.ForeignKey(
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="surveys",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "identity.Team",
+        verbose_name=_("queue"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    category = models.ForeignKey(
+        TicketCategory,
+        verbose_name=_("category"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # NPS: the N-day window the survey belongs to, so two runs at once ask a person once
+    period = models.CharField(max_length=20, blank=True, default="")
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    not_sent_reason = models.CharField(
+        _("not sent because"), max_length=20, choices=SurveyNotSent.choices, blank=True
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    follow_up = models.ForeignKey(
+        "customers.Interaction",
+        verbose_name=_("follow-up task"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    follow_up_done = models.BooleanField(default=False)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["kind", "sent_at"], name="service_survey_sent_idx"),
+            models.Index(
+                fields=["contact", "kind", "-created_at"], name="service_survey_contact_idx"
+            ),
+            models.Index(fields=["account", "-id"], name="service_survey_account_idx"),
+            models.Index(fields=["agent", "kind", "sent_at"], name="service_survey_agent_idx"),
+            models.Index(fields=["team", "kind", "sent_at"], name="service_survey_team_idx"),
+        ]
+        constraints = [
+            # one CSAT per ticket, whatever happens to the ticket afterwards
+            models.UniqueConstraint(
+                fields=["ticket"],
+                condition=models.Q(kind="csat"),
+                name="service_survey_one_csat_per_ticket",
+            ),
+            # one NPS per person per window
+            models.UniqueConstraint(
+                fields=["contact", "period"],
+                condition=models.Q(kind="nps"),
+                name="service_survey_one_nps_per_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__lte=10),
+                name="service_survey_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return SURVEY_SCALES[SurveyKind(self.kind)]
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+    def is_expired(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.answered_at is None and self.expires_at is not None and self.expires_at <= now
+
+    @property
+    def state(self) -> str:
+        """not_sent, sending, waiting, expired or answered."""
+        if self.answered_at is not None:
+            return "answered"
+        if self.not_sent_reason:
+            return "not_sent"
+        if self.sent_at is None:
+            return "sending"
+        return "expired" if self.is_expired() else "waiting"
+
+    @property
+    def is_low(self) -> bool:
+        if self.score is None:
+            return False
+        return self.score <= (2 if self.kind == SurveyKind.CSAT else 6)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, category_views, sla_views, ticket_views
+from . import calendar_views, category_views, sla_views, survey_views, ticket_views
 
 app_name = "service"
 
@@ -8,6 +8,13 @@ urlpatterns = [
     path("service/tickets/", ticket_views.ticket_list, name="ticket_list"),
     path("service/tickets/new/", ticket_views.ticket_create, name="ticket_create"),
     path("service/board/", ticket_views.ticket_board, name="ticket_board"),
+    path(
+        "service/satisfaction/",
+        survey_views.satisfaction_dashboard,
+        name="satisfaction_dashboard",
+    ),
+    # the customer's survey link: short, public, no login
+    path("s/<str:token>/", survey_views.survey_answer, name="survey_answer"),
     path("service/tickets/<int:pk>/", ticket_views.ticket_detail, name="ticket_detail"),
     path("service/tickets/<int:pk>/edit/", ticket_views.ticket_edit, name="ticket_edit"),
     path("service/tickets/<int:pk>/messages/", ticket_views.ticket_message, name="ticket_message"),
