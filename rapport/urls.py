@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("rapport.audit.urls")),
     path("", include("rapport.customers.urls")),
     path("", include("rapport.service.urls")),
+    path("", include("rapport.service.help_urls")),  # public help pages, no sign-in
     path("", include("rapport.automation.urls")),
     path("", include("rapport.automation.approval_urls")),
     path("", include("rapport.dataops.urls")),

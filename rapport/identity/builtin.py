@@ -25,6 +25,7 @@ TICKET = "service.ticket"
 TICKET_CATEGORY = "service.ticketcategory"
 SLA_POLICY = "service.slapolicy"
 SURVEY = "service.survey"
+ARTICLE = "service.article"
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -93,6 +94,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (SURVEY, "manage", "all"),
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
+        *[(ARTICLE, a, "all") for a in ("view", "add", "change", "approve", "manage")],
     ],
     "auditor": [
         *_customer({"view": "all"}),
@@ -105,6 +107,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_ALERT, "view", "all"),
         (AUDIT_ALERT, "manage", "all"),
         (TICKET, "view", "all"),
+        (ARTICLE, "view", "all"),
     ],
     "sales_manager": [
         *_customer(
@@ -127,11 +130,13 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
             }
         ),
         (USER, "view", "department"),
+        (ARTICLE, "view", "all"),  # published internal articles: answers for customers
     ],
     "sales_rep": [
         *_customer({"view": "own", "add": "own", "change": "own"}),
         *_interactions({"view": "own", "add": "own", "change": "own", "delete": "own"}),
         (USER, "view", "own"),
+        (ARTICLE, "view", "all"),
     ],
     "customer_manager": [
         *_customer(
@@ -155,6 +160,10 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (TICKET, "assign", "team"),
         # the surveys of their own and their queues' tickets, like the tickets themselves
         (SURVEY, "view", "team"),
+        # the knowledge base: read what is published, write and submit their own drafts
+        (ARTICLE, "view", "all"),
+        (ARTICLE, "add", "own"),
+        (ARTICLE, "change", "own"),
     ],
     "service_manager": [
         *_customer(
@@ -170,6 +179,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (SURVEY, "manage", "all"),  # send NPS surveys now
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
+        *[(ARTICLE, a, "all") for a in ("view", "add", "change", "approve", "manage")],
     ],
     "marketer": [
         *_customer({"view": "all", "export": "all"}),

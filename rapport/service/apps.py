@@ -31,6 +31,14 @@ class ServiceConfig(AppConfig):
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
         policy.register("service.slapolicy", label=_("SLA policies"), actions=["manage"])
+        # knowledge base: `approve` publishes and rejects, `manage` archives and keeps the
+        # article categories
+        policy.register(
+            "service.article",
+            label=_("knowledge-base articles"),
+            actions=["view", "add", "change", "approve", "manage"],
+            conditions=["kind", "visibility"],
+        )
         policy.register(
             "service.survey", label=_("satisfaction surveys"), actions=["view", "manage"]
         )
@@ -40,6 +48,9 @@ class ServiceConfig(AppConfig):
         sla.register_messages()
         panels.register()  # the "Tickets" card of the account and contact 360 pages
         search.register()
+        from . import knowledge_search
+
+        knowledge_search.register()
         from rapport.core import events
 
         from . import survey_panels, survey_tasks  # noqa: F401  (survey_tasks: the NPS job)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.core.models import TimeStampedModel
-from rapport.identity.querysets import RestrictedManager
+from rapport.identity.querysets import RestrictedManager, RestrictedQuerySet
 
 from .calendars import Schedule
 
@@ -434,6 +434,289 @@ class TicketAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- knowledge base ---
+
+
+class ArticleCategory(TimeStampedModel):
+    """Where a knowledge-base article sits, as a two-level tree (账户与登录 › 密码). Managed by
+    those with `manage` on `service.article`."""
+
+    security_type = "service.article"
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("article category")
+        verbose_name_plural = _("article categories")
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="service_article_category_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = translation.get_language() or ""
+        if language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name or self.name_en
+
+
+class ArticleKind(models.TextChoices):
+    FAQ = "faq", _("FAQ")
+    CASE = "case", _("Case")
+
+
+class ArticleVisibility(models.TextChoices):
+    INTERNAL = "internal", _("Internal")
+    PUBLIC = "public", _("Public")
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    REVIEW = "review", _("In review")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    REVIEW = "review", _("In review")
+    PUBLISHED = "published", _("Published")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+def localized(chinese: str, english: str) -> str:
+    """The reader's language, falling back to the other one when it is empty."""
+    language = translation.get_language() or ""
+    if language.startswith("en"):
+        return english or chinese
+    return chinese or english
+
+
+class ArticleQuerySet(RestrictedQuerySet):
+    def restrict(self, user, action: str = "view") -> ArticleQuerySet:
+        """`view` reads published (and archived) articles within the view grant; drafts and
+        articles in review are read by those who may change or approve them (an agent their
+        own, a service manager every one). Other actions as granted."""
+        from rapport.identity.policy import restriction_q
+
+        if action != "view":
+            return super().restrict(user, action)
+        condition = None
+        readers = restriction_q(user, self.model, "view")
+        if readers is not None:
+            condition = readers & models.Q(
+                status__in=[ArticleStatus.PUBLISHED, ArticleStatus.ARCHIVED]
+            )
+        for editing in ("change", "approve"):
+            writers = restriction_q(user, self.model, editing)
+            if writers is not None and not writers:  # an unconditional "all": every article
+                return self.all()
+            if writers is not None:
+                condition = writers if condition is None else condition | writers
+        if condition is None:
+            return self.none()
+        return self.filter(condition)
+
+    def public(self) -> ArticleQuerySet:
+        """What anyone may read on the help pages: published public articles."""
+        return self.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC)
+
+
+class Article(TimeStampedModel):
+    """A knowledge-base article (常见问题 or a case from the case library) in Chinese and
+    English. Its text lives in versions: the published one is what readers see, a pending one
+    (draft or in review) is the next edit. `title`/`title_en` repeat the live version's (or,
+    before the first publication, the pending one's) for lists."""
+
+    security_type = "service.article"
+    scope_owner_field = "author"
+
+    kind = models.CharField(
+        _("type"), max_length=10, choices=ArticleKind.choices, default=ArticleKind.FAQ
+    )
+    visibility = models.CharField(
+        _("visibility"),
+        max_length=10,
+        choices=ArticleVisibility.choices,
+        default=ArticleVisibility.INTERNAL,
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
+    )
+    category = models.ForeignKey(
+        ArticleCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="articles",
+    )
+    title = models.CharField(_("title"), max_length=300)
+    title_en = models.CharField(_("English title"), max_length=300, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source_ticket = models.ForeignKey(
+        Ticket,
+        verbose_name=_("source ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="articles",
+    )
+    published_version = models.ForeignKey(
+        "ArticleVersion",
+        verbose_name=_("published version"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pending_version = models.ForeignKey(
+        "ArticleVersion",
+        verbose_name=_("pending version"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    helpful_count = models.PositiveIntegerField(_("helpful"), default=0)
+    unhelpful_count = models.PositiveIntegerField(_("not helpful"), default=0)
+
+    objects = models.Manager.from_queryset(ArticleQuerySet)()
+
+    class Meta:
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        indexes = [
+            models.Index(fields=["status", "visibility", "-id"], name="service_article_status_idx"),
+            models.Index(fields=["author", "status"], name="service_article_author_idx"),
+            models.Index(fields=["category", "status"], name="service_article_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        return localized(self.title, self.title_en)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == ArticleStatus.PUBLISHED
+
+
+class ArticleVersion(models.Model):
+    """One edit of an article's text. draft → in review → published; a published version is
+    superseded when the next one is published; a rejected one goes back to draft with the
+    reviewer's note."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    title = models.CharField(_("title"), max_length=300)
+    title_en = models.CharField(_("English title"), max_length=300, blank=True)
+    body = models.TextField(_("text"))
+    body_en = models.TextField(_("English text"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.CharField(_("reviewer's note"), max_length=1000, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("article version")
+        verbose_name_plural = _("article versions")
+        ordering = ["article", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "number"], name="service_article_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.number}"
+
+    @property
+    def display_title(self) -> str:
+        return localized(self.title, self.title_en)
+
+    @property
+    def display_body(self) -> str:
+        return localized(self.body, self.body_en)
+
+
+class ArticleVote(models.Model):
+    """ "Was this helpful?" — one vote per person (signed in) or per browser (a visitor's
+    cookie, stored hashed), changeable."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    visitor_key = models.CharField(max_length=64, blank=True)
+    helpful = models.BooleanField(_("helpful"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("article vote")
+        verbose_name_plural = _("article votes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "user"],
+                condition=models.Q(user__isnull=False),
+                name="service_article_vote_user_once",
+            ),
+            models.UniqueConstraint(
+                fields=["article", "visitor_key"],
+                condition=~models.Q(visitor_key=""),
+                name="service_article_vote_visitor_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {'+' if self.helpful else '-'}"
 
 
 # --- surveys ---

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import calendar_views, category_views, sla_views, survey_views, ticket_views
+from . import calendar_views, category_views, knowledge_views, sla_views, survey_views, ticket_views
 
 app_name = "service"
 
@@ -27,6 +27,33 @@ urlpatterns = [
         "admin/ticket-categories/<int:pk>/active/",
         category_views.category_active,
         name="category_active",
+    ),
+    # knowledge base
+    path("service/kb/", knowledge_views.article_list, name="article_list"),
+    path("service/kb/new/", knowledge_views.article_create, name="article_create"),
+    path("service/kb/<int:pk>/", knowledge_views.article_detail, name="article_detail"),
+    path("service/kb/<int:pk>/edit/", knowledge_views.article_edit, name="article_edit"),
+    path("service/kb/<int:pk>/vote/", knowledge_views.article_vote, name="article_vote"),
+    path("service/kb/<int:pk>/<slug:step>/", knowledge_views.article_step, name="article_step"),
+    path(
+        "service/tickets/<int:pk>/suggestions/",
+        knowledge_views.ticket_suggestions,
+        name="ticket_suggestions",
+    ),
+    path(
+        "admin/article-categories/",
+        knowledge_views.article_category_list,
+        name="article_category_list",
+    ),
+    path(
+        "admin/article-categories/<int:pk>/",
+        knowledge_views.article_category_edit,
+        name="article_category_edit",
+    ),
+    path(
+        "admin/article-categories/<int:pk>/active/",
+        knowledge_views.article_category_active,
+        name="article_category_active",
     ),
     path("admin/sla-policies/", sla_views.sla_policy_list, name="sla_policy_list"),
     path("admin/sla-policies/new/", sla_views.sla_policy_create, name="sla_policy_create"),

@@ -28,6 +28,7 @@ def navigation(request):
             "quality_rules": policy.has_grant(user, "dataops.quality", "manage"),
             "calendars": policy.has_grant(user, "service.calendar", "manage"),
             "tickets": policy.has_grant(user, "service.ticket", "view"),
+            "knowledge": policy.has_grant(user, "service.article", "view"),
             "satisfaction": policy.has_grant(user, "service.survey", "view"),
             "ticket_categories": policy.has_grant(user, "service.ticketcategory", "manage"),
             "sla_policies": policy.has_grant(user, "service.slapolicy", "manage"),
