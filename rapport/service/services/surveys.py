@@ -212,7 +212,7 @@ def csat_for_ticket(*, ticket: Ticket, actor: User | None = None) -> Survey | No
     now = timezone.now()
     with transaction.atomic():
         ticket = (
-            Ticket.objects.select_for_update()
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("contact", "account")
             .filter(pk=ticket.pk)
             .first()
@@ -426,7 +426,7 @@ def survey_follow_up(*, survey_id: int) -> Survey | None:
 
     with transaction.atomic():
         survey = (
-            Survey.objects.select_for_update()
+            Survey.objects.select_for_update(of=("self",))
             .select_related("ticket", "ticket__assignee", "account", "account__owner", "contact")
             .filter(pk=survey_id)
             .first()
