@@ -206,7 +206,9 @@ def _issue(survey: Survey, *, actor: User | None, now: datetime, deliver: bool =
     return token
 
 
-def csat_for_ticket(*, ticket: Ticket, actor: User | None = None) -> Survey | None:
+def csat_for_ticket(
+    *, ticket: Ticket, actor: User | None = None, deliver: bool = True
+) -> Survey | None:
     """Ask the ticket's contact how satisfied they were, once per ticket. Returns the survey
     (new, or the earlier one), or None while the ticket is not resolved."""
     now = timezone.now()
@@ -238,7 +240,7 @@ def csat_for_ticket(*, ticket: Ticket, actor: User | None = None) -> Survey | No
             survey.agent_id = ticket.assignee_id
             survey.team_id = ticket.team_id
             survey.save(update_fields=["contact", "agent", "team", "updated_at"])
-        _issue(survey, actor=actor, now=now)
+        _issue(survey, actor=actor, now=now, deliver=deliver)
     return survey
 
 
@@ -277,6 +279,7 @@ def nps_send_due(
     limit: int | None = None,
     days: int | None = None,
     now: datetime | None = None,
+    deliver: bool = True,
 ) -> dict[str, int]:
     """Send NPS surveys to the contacts due one (see the module's doc); returns counts
     (`sent`, `not_sent`, `skipped`). With no `days` it follows `RAPPORT_NPS_INTERVAL_DAYS`
@@ -312,7 +315,7 @@ def nps_send_due(
                     period=period,
                     language=contact_language(contact),
                 )
-                token = _issue(survey, actor=actor, now=now)
+                token = _issue(survey, actor=actor, now=now, deliver=deliver)
         except IntegrityError:  # another run asked them in this window at the same moment
             counts["skipped"] += 1
             continue
