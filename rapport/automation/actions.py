@@ -124,7 +124,7 @@ def _active_user(value: Any, name: str, errors: _Errors) -> User | None:
 
 def _recipient(ctx: RunContext, to: Any) -> User | None:
     if to == "owner":
-        owner_id = getattr(ctx.record, "owner_id", None)
+        owner_id = getattr(ctx.record, f"{ctx.automatable.owner_field}_id", None)
         return User.objects.filter(pk=owner_id).first() if owner_id else None
     return User.objects.filter(pk=_int(to)).first()
 
@@ -311,7 +311,7 @@ def _execute_assign(ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError({"user": _("There is no user %(id)s.") % {"id": params["user"]}})
     else:
         owner = _next_in_turn(ctx, params["round_robin"])
-    before = getattr(ctx.record, "owner_id", None)
+    before = getattr(ctx.record, f"{ctx.automatable.owner_field}_id", None)
     ctx.record = ctx.automatable.assign(ctx.actor, ctx.record, owner)
     return {"changes": {"owner": [before, owner.pk]} if before != owner.pk else {}}
 

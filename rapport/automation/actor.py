@@ -23,6 +23,9 @@ ACTOR = system.define(
         ("customers.interaction", "add"),
         ("customers.interaction", "change"),
         ("customers.interaction", "assign"),
+        ("service.ticket", "view"),
+        ("service.ticket", "change"),
+        ("service.ticket", "assign"),
         ("identity.user", "view"),
     ),
 )

@@ -22,10 +22,20 @@ class AutomationConfig(AppConfig):
         from rapport.core.notifications import registry as notification_registry
         from rapport.identity import policy
 
-        from . import actions, approval_panels, customers, engine, exports, identity, panels
+        from . import (
+            actions,
+            approval_panels,
+            customers,
+            engine,
+            exports,
+            identity,
+            panels,
+            service,
+        )
 
         policy.register("automation.rule", label=_("automation rules"), actions=["manage"])
         customers.register()
+        service.register()
         identity.register()
         exports.register()
         panels.register()

@@ -35,6 +35,9 @@ class Automatable:
     # the field whose change is "stage changed"
     stage_field: str | None = None
     taggable: bool = False
+    # the field naming the person who has the record ("the record's owner" in rules): the
+    # owner, or a ticket's assignee
+    owner_field: str = "owner"
     # what a record is called in messages ("account 7 (上海银行)")
     noun: Any = ""
     # the account a task created for this record is about, and its contact

@@ -136,7 +136,7 @@ _BUILDERS = {
 }
 
 
-def _with_field_rules(user: User, object_type: str, fields: list[fl.FilterField]):
+def with_field_rules(user: User, object_type: str, fields: list[fl.FilterField]):
     rules = policy.field_rules(user, object_type)
     allowed: list[fl.FilterField] = []
     for spec in fields:
@@ -163,7 +163,7 @@ def register() -> None:
     for object_type, build in _BUILDERS.items():
 
         def provider(user, object_type=object_type, build=build):
-            return _with_field_rules(user, object_type, build())
+            return with_field_rules(user, object_type, build())
 
         fl.register_fields(object_type, provider)
 

@@ -48,6 +48,9 @@ class ServiceConfig(AppConfig):
         sla.register_messages()
         panels.register()  # the "Tickets" card of the account and contact 360 pages
         search.register()
+        from . import filtering
+
+        filtering.register()  # ticket fields for rule conditions and saved views
         from . import knowledge_search
 
         knowledge_search.register()

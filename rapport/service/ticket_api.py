@@ -9,11 +9,14 @@ queues, their department's for managers); writes go through `rapport.service.ser
 from __future__ import annotations
 
 import django_filters
-from django.utils.translation import gettext_lazy
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
@@ -24,6 +27,7 @@ from rapport.customers.models import Account, Contact
 from rapport.identity.api import GenericViewSet, GrantPermission, IdFilter, UserRefSerializer
 from rapport.identity.models import Action, Team, User
 
+from . import mail
 from .models import (
     MessageKind,
     Ticket,
@@ -42,12 +46,43 @@ class TeamRefSerializer(serializers.Serializer):
     name = serializers.CharField(read_only=True)
 
 
+class AttachmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    content_type = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+
+
 class MessageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     kind = serializers.ChoiceField(choices=MessageKind.choices, read_only=True)
     author = UserRefSerializer(read_only=True, allow_null=True)
     body = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    email_address = serializers.CharField(
+        read_only=True, help_text="Who the e-mail came from, or the reply went to."
+    )
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    not_sent_reason = serializers.CharField(read_only=True)
+    attachments = AttachmentOutputSerializer(many=True, read_only=True)
+
+
+class InboundEmailSerializer(serializers.Serializer):
+    message = serializers.FileField(help_text="The raw e-mail (RFC 5322, an .eml file).")
+
+
+class InboundResultSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(allow_null=True)
+    message = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField(help_text="A new ticket was opened.")
+    duplicate = serializers.BooleanField(help_text="This e-mail was received before.")
+    ignored = serializers.CharField(
+        help_text="Why nothing was stored: automatic (an auto-reply) or own_mail; empty otherwise."
+    )
+    dropped = serializers.ListField(
+        child=serializers.CharField(), help_text="Attachments not kept, with why."
+    )
 
 
 class TicketOutputSerializer(serializers.Serializer):
@@ -162,6 +197,7 @@ class TicketViewSet(GenericViewSet):
         "set_status": Action.CHANGE,
         "messages": Action.VIEW,
         "message_add": Action.CHANGE,
+        "inbound_email": Action.ADD,
     }
     serializer_class = TicketOutputSerializer
     filterset_class = TicketFilter
@@ -249,7 +285,11 @@ class TicketViewSet(GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def messages(self, request, pk=None):
         ticket = self.fetch(Action.VIEW, pk)
-        rows = TicketMessage.objects.filter(ticket=ticket).select_related("author")
+        rows = (
+            TicketMessage.objects.filter(ticket=ticket)
+            .select_related("author")
+            .prefetch_related("attachments")
+        )
         return Response(MessageOutputSerializer(rows, many=True).data)
 
     @extend_schema(
@@ -263,3 +303,40 @@ class TicketViewSet(GenericViewSet):
         values = parse(MessageInputSerializer, request)
         message = ticket_services.ticket_message_add(actor=request.user, ticket=ticket, **values)
         return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={"multipart/form-data": InboundEmailSerializer},
+        responses={200: InboundResultSerializer, **error_responses(400, 401, 403, 415)},
+        description="Deliver an e-mail sent to the service mailbox (for a mail gateway: "
+        "post the raw message as the file `message`). It opens a ticket or threads onto the "
+        "ticket it answers; the same e-mail twice is stored once. Stored as the service "
+        "mailbox; the caller needs the grant to add tickets.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="inbound-email",
+        parser_classes=[MultiPartParser],
+    )
+    def inbound_email(self, request):
+        upload = request.FILES.get("message")
+        if upload is None:
+            raise ValidationError(
+                {
+                    "message": ValidationError(
+                        gettext("Attach the e-mail as the file “message”."), "required"
+                    )
+                }
+            )
+        if upload.size > settings.SERVICE_MAIL_MAX_BYTES:
+            raise ValidationError(
+                {
+                    "message": ValidationError(
+                        gettext("The e-mail is larger than %(mb)d MB.")
+                        % {"mb": settings.SERVICE_MAIL_MAX_BYTES // 1048576},
+                        "too_large",
+                    )
+                }
+            )
+        result = mail.receive(upload.read())
+        return Response(InboundResultSerializer(result.as_dict()).data)

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +26,16 @@ from rapport.identity import policy
 from rapport.identity.models import Action, Team, User
 from rapport.identity.views._common import _call, _message_call
 
-from .models import OPEN_STATUSES, MessageKind, Ticket, TicketKind, TicketPriority, TicketStatus
+from . import mail
+from .models import (
+    OPEN_STATUSES,
+    MessageKind,
+    Ticket,
+    TicketAttachment,
+    TicketKind,
+    TicketPriority,
+    TicketStatus,
+)
 from .services import tickets as ticket_services
 from .ticket_forms import STATUS_ACTIONS, AssignForm, MessageForm, TicketForm
 
@@ -210,7 +219,7 @@ def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, sta
     user = request.user
     can_change = policy.can(user, Action.CHANGE, ticket)
     can_assign = policy.can(user, Action.ASSIGN, ticket)
-    conversation = list(ticket.messages.select_related("author"))
+    conversation = list(ticket.messages.select_related("author").prefetch_related("attachments"))
     moves = ticket_services.MOVES[TicketStatus(ticket.status)]
     return render(
         request,
@@ -221,6 +230,9 @@ def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, sta
             "can_change": can_change,
             "can_assign": can_assign,
             "message_form": message_form or (MessageForm() if can_change else None),
+            # where a reply goes, or why it cannot be e-mailed
+            "reply_refusal": mail.reply_refusal(ticket) if can_change else None,
+            "reply_address": mail.reply_address(ticket) if can_change else "",
             "assign_form": assign_form
             or (AssignForm(user=user, ticket=ticket) if can_assign else None),
             "status_actions": [
@@ -240,6 +252,28 @@ def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, sta
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _ticket_for(request.user, pk))
+
+
+@login_required
+def ticket_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Serve a file of a ticket's conversation to someone who may see the ticket (an audited
+    read); never inline as a page of ours."""
+    attachment = TicketAttachment.objects.select_related("message__ticket").filter(pk=pk).first()
+    if attachment is None:
+        raise Http404()
+    _ticket_for(request.user, attachment.message.ticket_id)
+    ticket_services.ticket_attachment_downloaded(actor=request.user, attachment=attachment)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=request.GET.get("inline") != "1"
+        or not attachment.content_type.startswith(("image/", "application/pdf")),
+        filename=attachment.name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

@@ -21,6 +21,11 @@ urlpatterns = [
     path("service/tickets/<int:pk>/status/", ticket_views.ticket_status, name="ticket_status"),
     path("service/tickets/<int:pk>/assign/", ticket_views.ticket_assign, name="ticket_assign"),
     path("service/tickets/<int:pk>/take/", ticket_views.ticket_take, name="ticket_take"),
+    path(
+        "service/ticket-files/<int:pk>/",
+        ticket_views.ticket_attachment,
+        name="ticket_attachment",
+    ),
     path("admin/ticket-categories/", category_views.category_list, name="category_list"),
     path("admin/ticket-categories/<int:pk>/", category_views.category_edit, name="category_edit"),
     path(

@@ -346,3 +346,88 @@ def test_the_inbox_queue_defaults_to_a_team_with_agents(org, inbox, settings):
     settings.SERVICE_INBOX_TEAM = ""
     Team.objects.create(name="AAA 空队")  # no agents: not chosen
     assert mail.inbox_team() == inbox["east"] or mail.inbox_team() == inbox["south"]
+
+
+def test_a_mail_gateway_delivers_through_the_api(org, inbox):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.service.test_ticket_api import api_for
+
+    client = api_for(org["agent"])
+    raw = mail.compose(sender="zhang.wei@huaxin.example", subject="API 来信", text="你好")
+    response = client.post(
+        "/api/v1/service/tickets/inbound-email/",
+        {"message": SimpleUploadedFile("m.eml", raw, content_type="message/rfc822")},
+        format="multipart",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["created"] is True and body["duplicate"] is False
+    again = client.post(
+        "/api/v1/service/tickets/inbound-email/",
+        {"message": SimpleUploadedFile("m.eml", raw, content_type="message/rfc822")},
+        format="multipart",
+    )
+    assert again.json()["duplicate"] is True and again.json()["ticket"] == body["ticket"]
+    missing = client.post("/api/v1/service/tickets/inbound-email/", {}, format="multipart")
+    assert missing.status_code == 400 and "message" in missing.json()["error"]["fields"]
+    messages = client.get(f"/api/v1/service/tickets/{body['ticket']}/messages/").json()
+    assert messages[0]["kind"] == "inbound"
+    assert messages[0]["email_address"] == "zhang.wei@huaxin.example"
+    # someone without the grant to add tickets cannot deliver mail
+    refused = api_for(org["rep_east"]).post(
+        "/api/v1/service/tickets/inbound-email/",
+        {"message": SimpleUploadedFile("m.eml", raw, content_type="message/rfc822")},
+        format="multipart",
+    )
+    assert refused.status_code == 403
+
+
+def test_the_cli_delivers_eml_files(org, inbox, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.utils import translation
+
+    good = tmp_path / "good.eml"
+    good.write_bytes(mail.compose(sender="zhang.wei@huaxin.example", subject="CLI 来信", text="x"))
+    bad = tmp_path / "bad.eml"
+    bad.write_bytes(b"Subject: none\r\n\r\nno sender")
+    out, err = StringIO(), StringIO()
+    with translation.override("en"), pytest.raises(CommandError, match="1 e-mail"):
+        call_command(
+            "ticket", "inbound", str(good), str(bad), "--as", "agent", stdout=out, stderr=err
+        )
+    ticket = Ticket.objects.get(subject="CLI 来信")
+    assert f"new ticket #{ticket.pk}" in out.getvalue()
+    assert "bad.eml: " in err.getvalue() and "sender" in err.getvalue()
+    out = StringIO()
+    with translation.override("en"):
+        call_command("ticket", "inbound", str(good), "--as", "agent", stdout=out)
+    assert "already received" in out.getvalue()
+
+
+def test_the_ticket_page_shows_where_replies_go_and_the_files(org, inbox, client):
+    result = mail.receive(
+        mail.compose(
+            sender="zhang.wei@huaxin.example",
+            subject="页面",
+            text="见附件",
+            attachments=[("screen.png", PNG, "image/png")],
+        )
+    )
+    client.force_login(org["agent"])
+    page = client.get(f"/service/tickets/{result.ticket.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-testid="reply-address"' in html and "zhang.wei@huaxin.example" in html
+    attachment = result.message.attachments.get()
+    assert f"/service/ticket-files/{attachment.pk}/" in html
+    download = client.get(f"/service/ticket-files/{attachment.pk}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PNG
+    assert download["Content-Disposition"].startswith("attachment")
+    assert AuditEvent.objects.filter(action="download", object_id=str(result.ticket.pk)).exists()
+    # someone who may not see the ticket cannot fetch its files
+    client.force_login(org["rep_east"])
+    assert client.get(f"/service/ticket-files/{attachment.pk}/").status_code == 404

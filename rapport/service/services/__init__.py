@@ -10,6 +10,7 @@ from .categories import category_create, category_update
 from .sla_policies import sla_policy_create, sla_policy_update
 from .tickets import (
     ticket_assign,
+    ticket_attachment_downloaded,
     ticket_create,
     ticket_message_add,
     ticket_message_receive,
@@ -28,6 +29,7 @@ __all__ = [
     "sla_policy_create",
     "sla_policy_update",
     "ticket_assign",
+    "ticket_attachment_downloaded",
     "ticket_create",
     "ticket_message_add",
     "ticket_message_receive",

@@ -521,6 +521,16 @@ def ticket_message_receive(
     return message
 
 
+def ticket_attachment_downloaded(*, actor: User, attachment: TicketAttachment) -> None:
+    """Audit a download (a read of what may be personal data)."""
+    trail.record(
+        actor=actor,
+        action="download",
+        target=attachment.message.ticket,
+        extra={"attachment": attachment.pk, "name": attachment.name},
+    )
+
+
 def tickets_redact(*, actor: User | None, contact_id: int, terms: list[str]) -> int:
     """An erasure: mask the person's name and identifiers (`terms`, taken before the contact
     was anonymized) in the subject, description and conversation of the tickets about

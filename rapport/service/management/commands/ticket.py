@@ -1,7 +1,12 @@
-"""`rapport ticket list|show|create|reply|note|status|assign`: tickets from the shell, as a
-user (`--as`), through the same services and restrictions as the pages and the API."""
+"""`rapport ticket list|show|create|reply|note|status|assign|inbound|poll-mail`: tickets from
+the shell, as a user (`--as`), through the same services and restrictions as the pages and
+the API. `inbound FILE.eml …` delivers e-mails to the service mailbox (as a mail gateway
+would; `-` reads one from standard input), `poll-mail` fetches the IMAP mailbox once."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -11,9 +16,11 @@ from django.utils.translation import gettext_lazy
 from rapport.core.commands import CliCommand, format_table
 from rapport.core.errors import PermissionDenied
 from rapport.customers.models import Account, Contact
+from rapport.identity import policy
 from rapport.identity.commands import add_actor_argument, get_user, resolve_actor
 from rapport.identity.models import Action, Team
 
+from ... import mail
 from ...models import OPEN_STATUSES, Ticket, TicketStatus
 from ...services import tickets as ticket_services
 
@@ -32,7 +39,7 @@ class Command(CliCommand):
         commands = parser.add_subparsers(
             dest="subcommand",
             required=True,
-            metavar="{list,show,create,reply,note,status,assign}",
+            metavar="{list,show,create,reply,note,status,assign,inbound,poll-mail}",
         )
         listing = commands.add_parser("list", help=gettext_lazy("Tickets you may see."))
         listing.add_argument("--mine", action="store_true", help=gettext_lazy("Only yours."))
@@ -73,11 +80,20 @@ class Command(CliCommand):
         assign.add_argument("--team", help=gettext_lazy("Team name (the queue)."))
         assign.add_argument("--queue-only", action="store_true")
         add_actor_argument(assign)
+        inbound = commands.add_parser(
+            "inbound", help=gettext_lazy("Deliver e-mails (.eml files) to the service mailbox.")
+        )
+        inbound.add_argument("files", nargs="+", help=gettext_lazy("Files, or - for stdin."))
+        add_actor_argument(inbound)
+        poll = commands.add_parser(
+            "poll-mail", help=gettext_lazy("Fetch new e-mails from the IMAP mailbox now.")
+        )
+        add_actor_argument(poll)
 
     def handle(self, *args, **options):
         actor = resolve_actor(options["acting_as"])
         try:
-            getattr(self, "do_" + options["subcommand"])(actor, options)
+            getattr(self, "do_" + options["subcommand"].replace("-", "_"))(actor, options)
         except ValidationError as error:
             raise _refusal(error) from None
         except PermissionDenied as error:
@@ -140,6 +156,49 @@ class Command(CliCommand):
                 f"[{message.created_at:%Y-%m-%d %H:%M}] {message.get_kind_display()} "
                 f"{message.author or ''}: {message.body}"
             )
+
+    def do_inbound(self, actor, options) -> None:
+        if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
+            raise CommandError(_("You may not do this to this ticket."))
+        refused = 0
+        for name in options["files"]:
+            try:
+                raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            except OSError as error:
+                raise CommandError(f"{name}: {error.strerror}") from None
+            try:
+                result = mail.receive(raw)
+            except ValidationError as error:
+                self.stderr.write(f"{name}: {' '.join(error.messages)}")
+                refused += 1
+                continue
+            if result.ignored:
+                line = _("ignored (an automatic reply or our own mail)")
+            elif result.duplicate:
+                line = _("already received: ticket %(number)s") % {"number": result.ticket.number}
+            elif result.created:
+                line = _("new ticket %(number)s") % {"number": result.ticket.number}
+            else:
+                line = _("added to ticket %(number)s") % {"number": result.ticket.number}
+            self.stdout.write(f"{name}: {line}")
+            for note in result.dropped:
+                self.stdout.write(f"  {_('not kept:')} {note}")
+        if refused:
+            raise CommandError(_("%(n)d e-mail(s) refused.") % {"n": refused})
+
+    def do_poll_mail(self, actor, options) -> None:
+        if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
+            raise CommandError(_("You may not do this to this ticket."))
+        counts = mail.poll_imap()
+        if not counts["configured"]:
+            raise CommandError(_("No IMAP mailbox is set up (RAPPORT_SERVICE_IMAP_HOST)."))
+        self.stdout.write(
+            _(
+                "%(received)d received, %(duplicates)d already there, %(ignored)d ignored, "
+                "%(refused)d refused, %(failed)d to try again."
+            )
+            % counts
+        )
 
     def do_create(self, actor, options) -> None:
         account = contact = None
