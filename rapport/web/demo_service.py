@@ -161,4 +161,63 @@ def generate_tickets(*, users: dict[str, User], count: int, rng: random.Random) 
             if final:
                 services.ticket_set_status(actor=agent, ticket=ticket, status=final)
             made += 1
+        made += receive_emails(rng=rng)
+        if users.get("admin") is not None:
+            ensure_escalation_rule(admin=users["admin"], manager=manager)
     return made
+
+
+# (subject, text) of e-mails customers send to the service mailbox
+EMAILS = (
+    ("合同续签需要哪些材料？", "您好：\n\n我们的服务合同下月到期，续签需要准备哪些材料？\n\n谢谢"),
+    ("API returns 502 since this morning", "Hello,\n\nOur integration gets 502 errors.\n\nThanks"),
+)
+
+
+def receive_emails(*, rng: random.Random) -> int:
+    """A few tickets that came in by e-mail from demo contacts (as the mail gateway would
+    deliver them), so the inbox queue shows e-mail threads."""
+    from rapport.customers.models import Contact
+    from rapport.service import mail
+
+    senders = [c for c in Contact.objects.filter(is_active=True).order_by("id")[:200] if c.emails]
+    made = 0
+    for subject, text in EMAILS:
+        if not senders:
+            break
+        contact = senders[rng.randrange(len(senders))]
+        raw = mail.compose(
+            sender=f"{contact.name} <{contact.emails[0]}>", subject=subject, text=text
+        )
+        made += int(mail.receive(raw).created)
+    return made
+
+
+ESCALATION = "紧急工单超时升级 / Escalate missed urgent tickets"
+
+
+def ensure_escalation_rule(*, admin: User, manager: User) -> None:
+    """The escalation rule the demo ships with: when an urgent or high ticket misses an SLA
+    target, the service manager gets it and is notified (a rule on `ticket.sla_breached`)."""
+    from rapport.automation import services as rule_services
+    from rapport.automation.models import Rule
+
+    if Rule.objects.filter(name=ESCALATION).exists():
+        return
+    rule_services.rule_create(
+        actor=admin,
+        name=ESCALATION,
+        object_type="service.ticket",
+        trigger="event",
+        trigger_config={"topic": "ticket.sla_breached"},
+        condition="priority in (urgent, high)",
+        is_active=True,
+        actions=[
+            {"type": "assign_owner", "user": manager.pk},
+            {
+                "type": "notify",
+                "to": "owner",
+                "message": "工单超时，已升级给你处理 / A ticket missed its SLA and is yours now",
+            },
+        ],
+    )

@@ -56,12 +56,20 @@ def test_small_demo_has_a_login_per_role_and_valid_audited_records():
     from rapport.service.models import Ticket
 
     tickets = list(Ticket.objects.all())
-    assert len(tickets) == 10
+    assert len(tickets) == 12
+    # two came in by e-mail from demo contacts, threaded by their Message-ID
+    emailed = [ticket for ticket in tickets if ticket.messages.filter(kind="inbound").exists()]
+    assert len(emailed) == 2 and all(ticket.channel == "email" for ticket in emailed)
     assert {ticket.status for ticket in tickets} == {"new", "pending", "resolved", "closed"}
     assert all(ticket.contact.accounts.filter(pk=ticket.account_id).exists() for ticket in tickets)
     agent = User.objects.get(username="service_agent")
-    assert Ticket.objects.restrict(agent, "view").count() == 10  # all in the agent's queue
+    assert Ticket.objects.restrict(agent, "view").count() == 12  # all in the agent's queue
     assert all(ticket.sla_policy and ticket.first_response_due_at for ticket in tickets)
+    # and escalation: a rule on missed SLAs gives urgent and high tickets to the manager
+    from rapport.automation.models import Rule
+
+    rule = Rule.objects.get(object_type="service.ticket")
+    assert rule.trigger_config["topic"] == "ticket.sla_breached" and rule.is_active
     assert chain.verify().ok
 
 
