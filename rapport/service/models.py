@@ -292,6 +292,9 @@ class Ticket(TimeStampedModel):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    # the customer's language ("zh-hans", "en"; "" when unknown): assignment prefers agents
+    # who speak it
+    language = models.CharField(_("language"), max_length=10, blank=True)
     # Service-level clocks (`rapport.service.sla`): due and warning times in real time,
     # computed on the policy's business calendar; the resolution clock stops while the
     # ticket waits on the customer (paused_at set, resolution due cleared) and the working
@@ -891,3 +894,168 @@ class Survey(TimeStampedModel):
         if self.score is None:
             return False
         return self.score <= (2 if self.kind == SurveyKind.CSAT else 6)
+
+
+# --- assignment ---
+
+
+class AutoAssign(models.TextChoices):
+    OFF = "off", _("Off: agents take tickets from the queue")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_LOADED = "least_loaded", _("Fewest open tickets first")
+
+
+class QueueSettings(TimeStampedModel):
+    """How a team's queue hands out new tickets (`rapport.service.assignment`): not at all,
+    in turn, or to whoever has the fewest open tickets — among the team's available agents,
+    preferring those skilled in the ticket's category and speaking its language, never above
+    an agent's capacity."""
+
+    security_type = "service.queue"
+
+    team = models.OneToOneField(
+        "identity.Team",
+        verbose_name=_("team"),
+        on_delete=models.CASCADE,
+        related_name="queue_settings",
+    )
+    auto_assign = models.CharField(
+        _("assign new tickets"), max_length=20, choices=AutoAssign.choices, default=AutoAssign.OFF
+    )
+    match_skills = models.BooleanField(_("prefer agents skilled in the category"), default=True)
+    match_language = models.BooleanField(
+        _("prefer agents who speak the customer's language"), default=True
+    )
+    max_open_per_agent = models.PositiveIntegerField(
+        _("at most this many open tickets per agent (0: no limit)"), default=0
+    )
+    # the round robin's cursor: who got the last ticket
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("queue settings")
+        verbose_name_plural = _("queue settings")
+
+    def __str__(self) -> str:
+        return str(self.team)
+
+
+class AgentProfile(TimeStampedModel):
+    """What assignment knows about a person who works on tickets: whether they are available
+    (and until when they are away), the categories they are skilled in and the languages
+    they answer in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agent"),
+        on_delete=models.CASCADE,
+        related_name="agent_profile",
+    )
+    available = models.BooleanField(_("available for new tickets"), default=True)
+    away_until = models.DateTimeField(_("away until"), null=True, blank=True)
+    skills = models.ManyToManyField(
+        TicketCategory, verbose_name=_("skills (categories)"), blank=True, related_name="+"
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+# --- complaints ---
+
+
+class ComplaintCause(TimeStampedModel):
+    """A root-cause category for complaints (product defect, delivery delay, staff attitude
+    …), kept by service managers; complaints are reported by cause."""
+
+    security_type = "service.complaintcause"
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("complaint cause")
+        verbose_name_plural = _("complaint causes")
+        ordering = ["position", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        language = translation.get_language() or ""
+        if language.startswith("en") and self.name_en:
+            return self.name_en
+        return self.name or self.name_en
+
+
+class ComplaintStage(models.TextChoices):
+    REGISTERED = "registered", _("Registered")
+    INVESTIGATING = "investigating", _("Investigating")
+    RESOLVED = "resolved", _("Resolved")
+    CONFIRMED = "confirmed", _("Confirmed by the customer")
+
+
+class Complaint(TimeStampedModel):
+    """The complaint side of a ticket of type complaint: its own workflow (registered →
+    investigating → resolved → confirmed by the customer), what was found, the root cause,
+    the product or service concerned and the corrective action with its owner and date."""
+
+    ticket = models.OneToOneField(
+        Ticket, verbose_name=_("ticket"), on_delete=models.CASCADE, related_name="complaint"
+    )
+    stage = models.CharField(
+        _("stage"),
+        max_length=20,
+        choices=ComplaintStage.choices,
+        default=ComplaintStage.REGISTERED,
+    )
+    product = models.CharField(_("product or service"), max_length=200, blank=True)
+    cause = models.ForeignKey(
+        ComplaintCause,
+        verbose_name=_("root cause"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+    )
+    findings = models.TextField(_("what the investigation found"), blank=True)
+    corrective_action = models.TextField(_("corrective action"), blank=True)
+    action_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("action owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action_due = models.DateField(_("action due"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmation_note = models.CharField(
+        _("how the customer confirmed"), max_length=500, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            models.Index(fields=["stage"], name="service_complaint_stage_idx"),
+            models.Index(fields=["cause", "created_at"], name="service_complaint_cause_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.stage}"
