@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import calendar_api, sla_api, survey_api, ticket_api
+from . import calendar_api, knowledge_api, sla_api, survey_api, ticket_api
 
 router = SimpleRouter(use_regex_path=False)
 router.register("service/tickets", ticket_api.TicketViewSet, basename="api-service-ticket")
@@ -9,5 +9,11 @@ router.register(
     "service/calendars", calendar_api.BusinessCalendarViewSet, basename="api-service-calendar"
 )
 router.register("service/surveys", survey_api.SurveyViewSet, basename="api-service-survey")
+router.register("service/articles", knowledge_api.ArticleViewSet, basename="api-service-article")
+router.register(
+    "service/article-categories",
+    knowledge_api.ArticleCategoryViewSet,
+    basename="api-service-article-category",
+)
 
 urlpatterns = [*router.urls]
