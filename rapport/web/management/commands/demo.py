@@ -17,7 +17,7 @@ from rapport.core.commands import CliCommand, format_table, service_error_messag
 from rapport.core.errors import DomainError
 from rapport.core.models import Job
 from rapport.customers.models import Account
-from rapport.web import demo, demo_bulk, demo_history, demo_service, demo_surveys
+from rapport.web import demo, demo_bulk, demo_history, demo_knowledge, demo_service, demo_surveys
 
 # size -> (accounts, contacts, interactions, extra sales reps)
 SIZES = {
@@ -152,6 +152,7 @@ class Command(CliCommand):
             users=users, count=max(10, accounts // 10), rng=data.rng
         )
         demo_surveys.generate_surveys(users=users, rng=data.rng)
+        demo_knowledge.generate_articles(users=users)
         # interaction_log counts the logged ones; tasks are counted apart, as in bulk
         return {
             **made,
