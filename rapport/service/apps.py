@@ -31,6 +31,7 @@ class ServiceConfig(AppConfig):
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
         policy.register("service.slapolicy", label=_("SLA policies"), actions=["manage"])
+        policy.register("service.queue", label=_("service queues and agents"), actions=["manage"])
         # knowledge base: `approve` publishes and rejects, `manage` archives and keeps the
         # article categories
         policy.register(

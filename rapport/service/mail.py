@@ -448,6 +448,7 @@ def receive(raw: bytes) -> Received:
                     contact=contact,
                     team=team,
                     parent=parent,
+                    language=_language(f"{inbound.subject} {inbound.text}"),
                 )
             message = ticket_services.ticket_message_receive(
                 actor=actor,

@@ -1,5 +1,11 @@
 """Every write of the customer service app (`<entity>_<verb>(*, actor, …)`)."""
 
+from .assignment import (
+    agent_profile_update,
+    queue_distribute,
+    queue_settings_update,
+    ticket_auto_assign,
+)
 from .calendars import (
     calendar_create,
     calendar_day_remove,
@@ -20,6 +26,10 @@ from .tickets import (
 )
 
 __all__ = [
+    "agent_profile_update",
+    "queue_distribute",
+    "queue_settings_update",
+    "ticket_auto_assign",
     "calendar_create",
     "calendar_day_remove",
     "calendar_day_set",

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -56,6 +57,7 @@ FIELDS = (
     "assignee",
     "status",
     "parent",
+    "language",
 )
 EDITABLE = (
     "subject",
@@ -66,6 +68,7 @@ EDITABLE = (
     "account",
     "contact",
     "parent",
+    "language",
 )
 MOVES = {
     TicketStatus.NEW: {
@@ -177,6 +180,17 @@ def _clean(actor: User, values: dict[str, Any]) -> dict[str, Any]:
         ):
             fail("assignee", _("Choose an active person who works on tickets."), "invalid")
         cleaned["assignee"] = assignee
+    if "language" in values:
+        language = str(values["language"] or "")
+        offered = {code for code, _name in settings.LANGUAGES}
+        if language and language not in offered:
+            fail(
+                "language",
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": language, "choices": ", ".join(sorted(offered))},
+                "invalid_choice",
+            )
+        cleaned["language"] = language
     if "parent" in values:
         parent = values["parent"]
         if parent is not None and not (
@@ -212,11 +226,12 @@ def ticket_create(
     team: Team | None = None,
     assignee: User | None = None,
     parent: Ticket | None = None,
+    language: str = "",
 ) -> Ticket:
     """A new ticket (status new). Given neither queue nor assignee, it goes to the creator's
     team's queue, or to the creator (so nobody creates a ticket they then cannot see). A
     contact without an account brings their first account; the assignee, when given, is
-    told."""
+    told. A queue that assigns automatically gives it to an agent at once."""
     if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
         raise _denied()
     cleaned = _clean(
@@ -233,6 +248,7 @@ def ticket_create(
             "team": team,
             "assignee": assignee,
             "parent": parent,
+            "language": language,
         },
     )
     if cleaned["team"] is None and cleaned["assignee"] is None:
@@ -263,6 +279,10 @@ def ticket_create(
         )
         if ticket.assignee_id is not None:
             ticket_assigned(actor=actor, ticket=ticket)
+        else:
+            from .assignment import ticket_auto_assign
+
+            ticket_auto_assign(actor=actor, ticket=ticket)
         _announce("record.created", ticket)
     return ticket
 
@@ -327,6 +347,10 @@ def ticket_assign(
             ticket_assigned(actor=actor, ticket=ticket)
         _changed(ticket, changed)
         _announce("ticket.assigned", ticket, team=ticket.team_id, assignee=ticket.assignee_id)
+        if "team" in changed and ticket.assignee_id is None:  # into another queue
+            from .assignment import ticket_auto_assign
+
+            ticket_auto_assign(actor=actor, ticket=ticket)
     return ticket
 
 

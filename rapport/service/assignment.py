@@ -1,0 +1,124 @@
+"""Who gets a new ticket of a queue (a team's `QueueSettings`).
+
+The candidates are the team's members and lead who work on tickets (the grant to change
+them), are active and available (not marked away, or away only until a time now past). Of
+those, when the queue prefers it, the ones skilled in the ticket's category (or its parent)
+and the ones speaking the customer's language — a preference: when nobody matches, everyone
+stays a candidate. Nobody above the queue's capacity (open tickets per agent) is chosen; when
+everybody is full, the ticket waits in the queue.
+
+- round robin: the next candidate after the one who got the last ticket (by id, cyclic);
+- fewest open tickets: the least loaded candidate, ties broken in round-robin order.
+
+The queue's cursor row is locked while choosing, so two tickets created at once never go to
+the same turn. Loads are counted in one grouped query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from rapport.identity import system
+from rapport.identity.models import Team, User
+
+from .models import OPEN_STATUSES, AgentProfile, AutoAssign, QueueSettings, Ticket
+
+
+@dataclass
+class Agent:
+    user: User
+    available: bool
+    away_until: datetime | None
+    skills: set[int]
+    languages: list[str]
+    load: int
+
+
+def team_agents(team: Team, *, now: datetime | None = None) -> list[Agent]:
+    """The team's people who work on tickets, with availability, skills, languages and how
+    many open tickets they have (four queries whatever the team's size)."""
+    now = now or timezone.now()
+    people = list(
+        User.objects.filter(Q(teams=team) | Q(led_teams=team), is_active=True)
+        .filter(
+            Q(roles__grants__object_type=Ticket.security_type, roles__grants__action="change")
+            | Q(is_superuser=True)
+        )
+        .exclude(username__in=system.usernames())
+        .distinct()
+        .order_by("pk")
+    )
+    ids = [person.pk for person in people]
+    profiles = {
+        profile.user_id: profile
+        for profile in AgentProfile.objects.filter(user_id__in=ids).prefetch_related("skills")
+    }
+    loads = dict(
+        Ticket.objects.filter(assignee_id__in=ids, status__in=OPEN_STATUSES)
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+        .values_list("assignee_id", "n")
+    )
+    agents = []
+    for person in people:
+        profile = profiles.get(person.pk)
+        away_until = profile.away_until if profile else None
+        available = profile is None or (
+            profile.available or (away_until is not None and away_until <= now)
+        )
+        agents.append(
+            Agent(
+                user=person,
+                available=available,
+                away_until=away_until if not available else None,
+                skills={skill.pk for skill in profile.skills.all()} if profile else set(),
+                languages=list(profile.languages or []) if profile else [],
+                load=loads.get(person.pk, 0),
+            )
+        )
+    return agents
+
+
+def _prefer(agents: list[Agent], keep) -> list[Agent]:
+    matching = [agent for agent in agents if keep(agent)]
+    return matching or agents
+
+
+def choose(ticket: Ticket, queue: QueueSettings, *, now: datetime | None = None) -> User | None:
+    """The agent the queue gives `ticket` to, or None (automatic assignment off, nobody
+    available, everyone at capacity). Does not write."""
+    if queue.auto_assign == AutoAssign.OFF:
+        return None
+    agents = [agent for agent in team_agents(queue.team, now=now) if agent.available]
+    if queue.max_open_per_agent:
+        agents = [agent for agent in agents if agent.load < queue.max_open_per_agent]
+    if not agents:
+        return None
+    if queue.match_skills and ticket.category_id is not None:
+        wanted = {ticket.category_id}
+        if ticket.category.parent_id is not None:
+            wanted.add(ticket.category.parent_id)
+        agents = _prefer(agents, lambda agent: bool(agent.skills & wanted))
+    if queue.match_language and ticket.language:
+        agents = _prefer(agents, lambda agent: ticket.language in agent.languages)
+    last = queue.last_assigned_id or 0
+    # round-robin order: those after the last one first, then from the start
+    ordered = sorted(agents, key=lambda agent: (agent.user.pk <= last, agent.user.pk))
+    if queue.auto_assign == AutoAssign.LEAST_LOADED:
+        lowest = min(agent.load for agent in ordered)
+        ordered = [agent for agent in ordered if agent.load == lowest]
+    return ordered[0].user
+
+
+def queue_for(team: Team | None, *, lock: bool = False) -> QueueSettings | None:
+    """The team's queue settings (None for no team or a queue never set up)."""
+    if team is None:
+        return None
+    rows = QueueSettings.objects.select_related("team")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    return rows.filter(team=team).first()
