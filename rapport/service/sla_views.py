@@ -23,6 +23,10 @@ from .services import sla_policies as sla_services
 SLA = SlaPolicy.security_type
 
 
+def _label(choices, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
 class SlaPolicyForm(TablerForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
@@ -145,6 +149,22 @@ class SlaPolicyForm(TablerForm):
 def sla_policy_list(request: HttpRequest) -> HttpResponse:
     _require(request.user, SLA, Action.MANAGE)
     policies = list(SlaPolicy.objects.select_related("calendar").order_by("position", "id"))
+    category_ids = {pk for policy in policies for pk in policy.categories}
+    categories = {
+        category.pk: category.display_name
+        for category in TicketCategory.objects.filter(pk__in=category_ids)
+    }
+    for policy in policies:  # the conditions in words, not codes
+        policy.applies = [
+            (label, ", ".join(name(value) for value in values))
+            for label, values, name in (
+                (_("Priorities"), policy.priorities, lambda v: _label(TicketPriority, v)),
+                (_("Types"), policy.kinds, lambda v: _label(TicketKind, v)),
+                (_("Customer tiers"), policy.tiers, lambda v: account_options.label("tier", v)),
+                (_("Categories"), policy.categories, lambda v: categories.get(v, f"#{v}")),
+            )
+            if values
+        ]
     return render(
         request,
         "service/sla/sla_list.html",

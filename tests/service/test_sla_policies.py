@@ -73,6 +73,8 @@ def test_the_page_creates_a_policy_that_new_tickets_follow(org):
     assert AuditEvent.objects.filter(action="create", object_type="service.slapolicy").exists()
     listing = client.get(reverse("service:sla_policy_list")).content.decode()
     assert f'data-sla-row="{policy.pk}"' in listing
+    # the conditions read as labels in the reader's language, not codes
+    assert "紧急, 高" in listing and "urgent, high" not in listing
     ticket = services.ticket_create(actor=org["admin"], subject="宕机", priority="urgent")
     assert ticket.sla_policy == policy and ticket.first_response_due_at is not None
     client.post(
