@@ -24,6 +24,7 @@ BUSINESS_CALENDAR = "service.calendar"
 TICKET = "service.ticket"
 TICKET_CATEGORY = "service.ticketcategory"
 SLA_POLICY = "service.slapolicy"
+COMPLAINT_CAUSE = "service.complaintcause"
 SERVICE_QUEUE = "service.queue"
 SURVEY = "service.survey"
 ARTICLE = "service.article"
@@ -95,6 +96,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (SURVEY, "manage", "all"),
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
+        (COMPLAINT_CAUSE, "manage", "all"),
         (SERVICE_QUEUE, "manage", "all"),
         *[(ARTICLE, a, "all") for a in ("view", "add", "change", "approve", "manage")],
     ],
@@ -181,6 +183,7 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (SURVEY, "manage", "all"),  # send NPS surveys now
         (TICKET_CATEGORY, "manage", "all"),
         (SLA_POLICY, "manage", "all"),
+        (COMPLAINT_CAUSE, "manage", "all"),
         (SERVICE_QUEUE, "manage", "all"),
         *[(ARTICLE, a, "all") for a in ("view", "add", "change", "approve", "manage")],
     ],

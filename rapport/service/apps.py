@@ -31,6 +31,10 @@ class ServiceConfig(AppConfig):
         )
         policy.register("service.ticketcategory", label=_("ticket categories"), actions=["manage"])
         policy.register("service.slapolicy", label=_("SLA policies"), actions=["manage"])
+        # complaints are worked with the ticket's grants; their root-cause categories here
+        policy.register(
+            "service.complaintcause", label=_("complaint root causes"), actions=["manage"]
+        )
         policy.register("service.queue", label=_("service queues and agents"), actions=["manage"])
         # knowledge base: `approve` publishes and rejects, `manage` archives and keeps the
         # article categories

@@ -13,6 +13,13 @@ from .calendars import (
     calendar_update,
 )
 from .categories import category_create, category_update
+from .complaints import (
+    complaint_cause_create,
+    complaint_cause_set_active,
+    complaint_cause_update,
+    complaint_update,
+    complaints_redact,
+)
 from .sla_policies import sla_policy_create, sla_policy_update
 from .tickets import (
     ticket_assign,
@@ -36,6 +43,11 @@ __all__ = [
     "calendar_update",
     "category_create",
     "category_update",
+    "complaint_cause_create",
+    "complaint_cause_set_active",
+    "complaint_cause_update",
+    "complaint_update",
+    "complaints_redact",
     "sla_policy_create",
     "sla_policy_update",
     "ticket_assign",

@@ -43,6 +43,7 @@ from ..models import (
     TicketStatus,
 )
 from ..notifications import ticket_assigned
+from .complaints import complaint_ensure, complaint_status_guard
 
 FIELDS = (
     "subject",
@@ -277,6 +278,7 @@ def ticket_create(
             target=ticket,
             changes=trail.diff({}, trail.snapshot(ticket, FIELDS)),
         )
+        complaint_ensure(actor=actor, ticket=ticket)  # a complaint gets its workflow
         if ticket.assignee_id is not None:
             ticket_assigned(actor=actor, ticket=ticket)
         else:
@@ -312,6 +314,7 @@ def ticket_update(*, actor: User, ticket: Ticket, **changes: Any) -> Ticket:
         ticket.last_activity_at = timezone.now()
         ticket.save()
         trail.record(actor=actor, action="update", target=ticket, changes=changed)
+        complaint_ensure(actor=actor, ticket=ticket)  # now a complaint: its workflow
         _changed(ticket, changed)
     return ticket
 
@@ -386,6 +389,7 @@ def ticket_set_status(*, actor: User, ticket: Ticket, status: str) -> Ticket:
                     )
                 }
             )
+        complaint_status_guard(ticket, status)  # not before the complaint is resolved
         _move(ticket, status, timezone.now())
         ticket.save()
         trail.record(
