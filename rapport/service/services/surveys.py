@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -58,12 +59,27 @@ DEFAULT_LANGUAGE = "zh-hans"
 NPS_BATCH = 200
 
 
+def _setting(name: str, default: int) -> int:
+    """A Django setting, else the environment variable of the same name, else `default`
+    (settings.py need not know about surveys; operators set the environment)."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, "")
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
 def expiry_days() -> int:
-    return int(getattr(settings, "RAPPORT_SURVEY_EXPIRY_DAYS", 14))
+    """How long a link can be answered (`RAPPORT_SURVEY_EXPIRY_DAYS`, default 14)."""
+    return _setting("RAPPORT_SURVEY_EXPIRY_DAYS", 14) or 14
 
 
 def nps_interval_days() -> int:
-    return int(getattr(settings, "RAPPORT_NPS_INTERVAL_DAYS", 0))
+    """Ask each person for NPS at most once in this many days (`RAPPORT_NPS_INTERVAL_DAYS`;
+    0, the default, turns the periodic NPS off)."""
+    return _setting("RAPPORT_NPS_INTERVAL_DAYS", 0)
 
 
 def hash_token(token: str) -> str:
@@ -564,9 +580,3 @@ def survey_record_demo_answer(
             extra={"demo": True},
         )
     return survey
-
-
-def q_visible_on(record) -> Q:
-    """Surveys about an account or a contact (360 pages)."""
-    field = "account" if record.security_type == "customers.account" else "contact"
-    return Q(**{field: record})
