@@ -36,23 +36,42 @@ class Agent:
     skills: set[int]
     languages: list[str]
     load: int
+    skill_names: list[str]
+
+    @property
+    def language_names(self) -> list[str]:
+        from django.conf import settings
+        from django.utils.translation import gettext
+
+        names = dict(settings.LANGUAGES)
+        return [gettext(names[code]) for code in self.languages if code in names]
 
 
 def team_agents(team: Team, *, now: datetime | None = None) -> list[Agent]:
     """The team's people who work on tickets, with availability, skills, languages and how
-    many open tickets they have (four queries whatever the team's size)."""
+    many open tickets they have."""
+    return agents_by_team([team], now=now)[team.pk]
+
+
+def agents_by_team(teams: list[Team], *, now: datetime | None = None) -> dict[int, list[Agent]]:
+    """`team_agents` for several teams at once (five queries whatever their number)."""
     now = now or timezone.now()
-    people = list(
-        User.objects.filter(Q(teams=team) | Q(led_teams=team), is_active=True)
+    team_ids = [team.pk for team in teams]
+    links = list(
+        Team.members.through.objects.filter(team_id__in=team_ids).values_list("team_id", "user_id")
+    )
+    links += [(team.pk, team.lead_id) for team in teams if team.lead_id]
+    people = {
+        person.pk: person
+        for person in User.objects.filter(pk__in={user for _team, user in links}, is_active=True)
         .filter(
             Q(roles__grants__object_type=Ticket.security_type, roles__grants__action="change")
             | Q(is_superuser=True)
         )
         .exclude(username__in=system.usernames())
         .distinct()
-        .order_by("pk")
-    )
-    ids = [person.pk for person in people]
+    }
+    ids = list(people)
     profiles = {
         profile.user_id: profile
         for profile in AgentProfile.objects.filter(user_id__in=ids).prefetch_related("skills")
@@ -63,24 +82,29 @@ def team_agents(team: Team, *, now: datetime | None = None) -> list[Agent]:
         .annotate(n=Count("id"))
         .values_list("assignee_id", "n")
     )
-    agents = []
-    for person in people:
-        profile = profiles.get(person.pk)
+    agents: dict[int, Agent] = {}
+    for pk, person in people.items():
+        profile = profiles.get(pk)
         away_until = profile.away_until if profile else None
         available = profile is None or (
             profile.available or (away_until is not None and away_until <= now)
         )
-        agents.append(
-            Agent(
-                user=person,
-                available=available,
-                away_until=away_until if not available else None,
-                skills={skill.pk for skill in profile.skills.all()} if profile else set(),
-                languages=list(profile.languages or []) if profile else [],
-                load=loads.get(person.pk, 0),
-            )
+        agents[pk] = Agent(
+            user=person,
+            available=available,
+            away_until=away_until if not available else None,
+            skills={skill.pk for skill in profile.skills.all()} if profile else set(),
+            languages=list(profile.languages or []) if profile else [],
+            load=loads.get(pk, 0),
+            skill_names=[str(skill) for skill in profile.skills.all()] if profile else [],
         )
-    return agents
+    grouped: dict[int, list[Agent]] = {pk: [] for pk in team_ids}
+    for team_id, user_id in sorted(set(links)):
+        if user_id in agents:
+            grouped[team_id].append(agents[user_id])
+    for members in grouped.values():
+        members.sort(key=lambda agent: agent.user.pk)
+    return grouped
 
 
 def _prefer(agents: list[Agent], keep) -> list[Agent]:
@@ -122,3 +146,19 @@ def queue_for(team: Team | None, *, lock: bool = False) -> QueueSettings | None:
     if lock:
         rows = rows.select_for_update(of=("self",))
     return rows.filter(team=team).first()
+
+
+def availability_of(user: User, *, now: datetime | None = None) -> dict | None:
+    """For the ticket pages: None when the user does not work on tickets, else whether they
+    are available and until when they are away."""
+    from rapport.identity import policy
+
+    if not (user.is_active and policy.has_grant(user, Ticket.security_type, "change")):
+        return None
+    now = now or timezone.now()
+    profile = AgentProfile.objects.filter(user=user).first()
+    if profile is None or profile.available:
+        return {"available": True, "away_until": None}
+    if profile.away_until is not None and profile.away_until <= now:
+        return {"available": True, "away_until": None}
+    return {"available": False, "away_until": profile.away_until}

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -26,10 +27,13 @@ from rapport.identity import policy
 from rapport.identity.models import Action, Team, User
 from rapport.identity.views._common import _call, _message_call
 
-from . import mail
+from . import assignment, mail
 from .models import (
     OPEN_STATUSES,
+    AgentProfile,
+    AutoAssign,
     MessageKind,
+    QueueSettings,
     Ticket,
     TicketAttachment,
     TicketKind,
@@ -110,6 +114,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
             "statuses": TicketStatus.choices,
             "q": text,
             "can_add": policy.has_grant(user, TICKET, Action.ADD),
+            "availability": assignment.availability_of(user),
         },
     )
 
@@ -377,16 +382,41 @@ def ticket_board(request: HttpRequest) -> HttpResponse:
         person.pk: str(person)
         for person in User.objects.filter(pk__in=[row["assignee"] for row in people])
     }
+    profiles = {
+        profile.user_id: profile
+        for profile in AgentProfile.objects.filter(user_id__in=[row["assignee"] for row in people])
+    }
+    now = timezone.now()
     for row in people:
         row["name"] = names.get(row["assignee"], "")
+        profile = profiles.get(row["assignee"])
+        row["available"] = (
+            profile is None
+            or profile.available
+            or (profile.away_until is not None and profile.away_until <= now)
+        )
+        row["away_until"] = None if row["available"] else profile.away_until
     queues = list(
         tickets.filter(assignee__isnull=True)
         .values("team", "team__name")
         .annotate(**counts)
         .order_by("-missed", "-soon", "-open")
     )
+    assigning = set(
+        QueueSettings.objects.filter(team__in=[row["team"] for row in queues if row["team"]])
+        .exclude(auto_assign=AutoAssign.OFF)
+        .values_list("team_id", flat=True)
+    )
+    can_hand_out = policy.has_grant(user, TICKET, Action.ASSIGN)
+    for row in queues:
+        row["can_hand_out"] = can_hand_out and row["team"] in assigning
     return render(
         request,
         "service/tickets/ticket_board.html",
-        {"people": people, "queues": queues, "totals": tickets.aggregate(**counts)},
+        {
+            "people": people,
+            "queues": queues,
+            "totals": tickets.aggregate(**counts),
+            "availability": assignment.availability_of(user),
+        },
     )

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from . import calendar_views, category_views, knowledge_views, sla_views, survey_views, ticket_views
+from . import (
+    calendar_views,
+    category_views,
+    knowledge_views,
+    queue_views,
+    sla_views,
+    survey_views,
+    ticket_views,
+)
 
 app_name = "service"
 
@@ -26,6 +34,15 @@ urlpatterns = [
         ticket_views.ticket_attachment,
         name="ticket_attachment",
     ),
+    path("service/availability/", queue_views.availability, name="availability"),
+    path(
+        "service/queues/<int:pk>/distribute/",
+        queue_views.queue_distribute,
+        name="queue_distribute",
+    ),
+    path("admin/service-queues/", queue_views.queue_list, name="queue_list"),
+    path("admin/service-queues/<int:pk>/", queue_views.queue_edit, name="queue_edit"),
+    path("admin/service-agents/<int:pk>/", queue_views.agent_edit, name="agent_edit"),
     path("admin/ticket-categories/", category_views.category_list, name="category_list"),
     path("admin/ticket-categories/<int:pk>/", category_views.category_edit, name="category_edit"),
     path(

@@ -32,5 +32,6 @@ def navigation(request):
             "satisfaction": policy.has_grant(user, "service.survey", "view"),
             "ticket_categories": policy.has_grant(user, "service.ticketcategory", "manage"),
             "sla_policies": policy.has_grant(user, "service.slapolicy", "manage"),
+            "service_queues": policy.has_grant(user, "service.queue", "manage"),
         },
     }
