@@ -214,7 +214,7 @@ def article_update(*, actor: User, article: Article, **changes: Any) -> Article:
     _require(actor, Action.CHANGE, article)
     cleaned = _clean(actor, changes)
     with transaction.atomic():
-        article = Article.objects.select_for_update().get(pk=article.pk)
+        article = Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
         if article.status == ArticleStatus.ARCHIVED:
             raise ValidationError(
                 _("An archived article cannot be edited; restore it first."), code="archived"
@@ -293,7 +293,9 @@ def article_submit(*, actor: User, article: Article) -> Article:
     _require(actor, Action.CHANGE, article)
     with transaction.atomic():
         article = (
-            Article.objects.select_for_update().select_related("pending_version").get(pk=article.pk)
+            Article.objects.select_for_update(of=("self",))
+            .select_related("pending_version")
+            .get(pk=article.pk)
         )
         version = _pending(article, VersionStatus.DRAFT)
         version.status = VersionStatus.REVIEW
@@ -315,7 +317,7 @@ def article_publish(*, actor: User, article: Article) -> Article:
     _require(actor, Action.APPROVE, article)
     with transaction.atomic():
         article = (
-            Article.objects.select_for_update()
+            Article.objects.select_for_update(of=("self",))
             .select_related("pending_version", "published_version")
             .get(pk=article.pk)
         )
@@ -365,7 +367,9 @@ def article_reject(*, actor: User, article: Article, note: str) -> Article:
         )
     with transaction.atomic():
         article = (
-            Article.objects.select_for_update().select_related("pending_version").get(pk=article.pk)
+            Article.objects.select_for_update(of=("self",))
+            .select_related("pending_version")
+            .get(pk=article.pk)
         )
         version = _pending(article, VersionStatus.REVIEW)
         version.status = VersionStatus.DRAFT
@@ -392,7 +396,7 @@ def article_archive(*, actor: User, article: Article, archived: bool = True) -> 
     kept), or restore it (published again if it had a published version, else a draft)."""
     _require(actor, Action.MANAGE, article)
     with transaction.atomic():
-        article = Article.objects.select_for_update().get(pk=article.pk)
+        article = Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
         before = trail.snapshot(article, ARTICLE_FIELDS)
         if archived:
             article.status = ArticleStatus.ARCHIVED
@@ -471,7 +475,7 @@ def article_vote(
     who = Q(user=actor) if signed_in else Q(visitor_key=visitor_key(visitor_token))
     helpful = bool(helpful)
     with transaction.atomic():
-        article = Article.objects.select_for_update().get(pk=article.pk)
+        article = Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
         vote = ArticleVote.objects.filter(who, article=article).first()
         if vote is None:
             try:
