@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     calendar_views,
     category_views,
+    complaint_views,
     knowledge_views,
     queue_views,
     sla_views,
@@ -16,6 +17,7 @@ urlpatterns = [
     path("service/tickets/", ticket_views.ticket_list, name="ticket_list"),
     path("service/tickets/new/", ticket_views.ticket_create, name="ticket_create"),
     path("service/board/", ticket_views.ticket_board, name="ticket_board"),
+    path("service/complaints/", complaint_views.complaint_report_page, name="complaint_report"),
     path(
         "service/satisfaction/",
         survey_views.satisfaction_dashboard,
@@ -30,6 +32,11 @@ urlpatterns = [
     path("service/tickets/<int:pk>/assign/", ticket_views.ticket_assign, name="ticket_assign"),
     path("service/tickets/<int:pk>/take/", ticket_views.ticket_take, name="ticket_take"),
     path(
+        "service/tickets/<int:pk>/complaint/",
+        complaint_views.complaint_edit,
+        name="complaint_edit",
+    ),
+    path(
         "service/ticket-files/<int:pk>/",
         ticket_views.ticket_attachment,
         name="ticket_attachment",
@@ -43,6 +50,17 @@ urlpatterns = [
     path("admin/service-queues/", queue_views.queue_list, name="queue_list"),
     path("admin/service-queues/<int:pk>/", queue_views.queue_edit, name="queue_edit"),
     path("admin/service-agents/<int:pk>/", queue_views.agent_edit, name="agent_edit"),
+    path("admin/complaint-causes/", complaint_views.cause_list, name="complaint_cause_list"),
+    path(
+        "admin/complaint-causes/<int:pk>/",
+        complaint_views.cause_edit,
+        name="complaint_cause_edit",
+    ),
+    path(
+        "admin/complaint-causes/<int:pk>/active/",
+        complaint_views.cause_active,
+        name="complaint_cause_active",
+    ),
     path("admin/ticket-categories/", category_views.category_list, name="category_list"),
     path("admin/ticket-categories/<int:pk>/", category_views.category_edit, name="category_edit"),
     path(

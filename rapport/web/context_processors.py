@@ -32,6 +32,7 @@ def navigation(request):
             "satisfaction": policy.has_grant(user, "service.survey", "view"),
             "ticket_categories": policy.has_grant(user, "service.ticketcategory", "manage"),
             "sla_policies": policy.has_grant(user, "service.slapolicy", "manage"),
+            "complaint_causes": policy.has_grant(user, "service.complaintcause", "manage"),
             "service_queues": policy.has_grant(user, "service.queue", "manage"),
         },
     }
