@@ -326,3 +326,26 @@ def test_privacy_bundle_lists_answers_and_erasure_drops_comments(
     survey.refresh_from_db()
     assert survey.score == 5 and survey.comment == "" and survey.token_hash is None
     assert AuditEvent.objects.filter(object_type="service.survey", action="redact").count() == 1
+
+
+def test_a_low_nps_answer_goes_to_the_account_owner(
+    org, desk, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert survey_services.nps_send_due(days=30)["sent"] == 1
+    survey = Survey.objects.get(kind="nps")
+    token = link_token(mail.outbox[-1])
+    assert "/s/" in mail.outbox[-1].alternatives[0][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        survey_services.survey_answer(token=token, score=6, comment="价格偏高")
+    survey.refresh_from_db()
+    owner = desk["account"].owner
+    assert survey.follow_up is not None and survey.follow_up.assignee == owner
+    assert survey.follow_up.account == desk["account"]
+
+
+def test_the_nps_job_is_scheduled_with_beat():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="service.nps_send")
+    assert task.enabled and task.interval is not None
