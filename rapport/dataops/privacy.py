@@ -709,6 +709,9 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
     from rapport.service.services.surveys import survey_rows_for_contacts
 
     surveys = survey_rows_for_contacts(ids)
+    from rapport.service.services.complaints import complaint_rows_for_contacts
+
+    complaints = complaint_rows_for_contacts(ids)
     consents: dict[int, list[Consent]] = defaultdict(list)
     for consent in Consent.objects.filter(contact_id__in=ids).order_by("channel", "purpose"):
         consents[consent.contact_id].append(consent)
@@ -805,6 +808,7 @@ def subject_data(request: SubjectRequest, contacts: list[Contact]) -> dict[str, 
                     for ticket in tickets[contact.pk]
                 ],
                 "surveys": surveys.get(contact.pk, []),
+                "complaints": complaints.get(contact.pk, []),
                 "processing_history": [
                     {
                         "at": _iso(event.at),
@@ -987,6 +991,11 @@ def request_erase(*, actor: User, request: SubjectRequest) -> Erasure:
             from rapport.service.services.surveys import surveys_redact
 
             totals["surveys"] += surveys_redact(actor=actor, contact_id=contact.pk)
+            from rapport.service.services.complaints import complaints_redact
+
+            totals["complaints"] += complaints_redact(
+                actor=actor, contact_id=contact.pk, terms=terms
+            )
             erasure.anonymized.append(contact.pk)
             for name, count in result.counts().items():
                 totals[name] += count

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from . import calendar_api, knowledge_api, sla_api, survey_api, ticket_api
+from . import calendar_api, complaint_api, knowledge_api, sla_api, survey_api, ticket_api
 
 router = SimpleRouter(use_regex_path=False)
 router.register("service/tickets", ticket_api.TicketViewSet, basename="api-service-ticket")
@@ -9,6 +9,14 @@ router.register(
     "service/calendars", calendar_api.BusinessCalendarViewSet, basename="api-service-calendar"
 )
 router.register("service/surveys", survey_api.SurveyViewSet, basename="api-service-survey")
+router.register(
+    "service/complaints", complaint_api.ComplaintViewSet, basename="api-service-complaint"
+)
+router.register(
+    "service/complaint-causes",
+    complaint_api.ComplaintCauseViewSet,
+    basename="api-service-complaint-cause",
+)
 router.register("service/articles", knowledge_api.ArticleViewSet, basename="api-service-article")
 router.register(
     "service/article-categories",
