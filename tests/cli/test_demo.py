@@ -65,6 +65,12 @@ def test_small_demo_has_a_login_per_role_and_valid_audited_records():
     agent = User.objects.get(username="service_agent")
     assert Ticket.objects.restrict(agent, "view").count() == 12  # all in the agent's queue
     assert all(ticket.sla_policy and ticket.first_response_due_at for ticket in tickets)
+    # the complaint ticket is being investigated, with a root cause and a product
+    from rapport.service.models import Complaint, ComplaintCause
+
+    assert ComplaintCause.objects.count() == 6
+    (complaint,) = Complaint.objects.select_related("cause")
+    assert complaint.stage == "investigating" and complaint.cause and complaint.product
     # and escalation: a rule on missed SLAs gives urgent and high tickets to the manager
     from rapport.automation.models import Rule
 

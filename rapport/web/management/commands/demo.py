@@ -151,6 +151,9 @@ class Command(CliCommand):
         tickets = demo_service.generate_tickets(
             users=users, count=max(10, accounts // 10), rng=data.rng
         )
+        from rapport.web import demo_complaints  # causes, products, stages for the report
+
+        demo_complaints.generate_complaints(users=users, count=accounts // 20, rng=data.rng)
         demo_surveys.generate_surveys(users=users, rng=data.rng)
         demo_knowledge.generate_articles(users=users)
         # interaction_log counts the logged ones; tasks are counted apart, as in bulk
