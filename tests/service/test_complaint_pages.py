@@ -188,11 +188,15 @@ def history(org, desk):  # noqa: F811
 
 
 def _row(body: str, testid: str, key: str) -> list[int]:
+    """A row of a month table as [months oldest first …, total] (the page shows the total
+    first, then the newest month first)."""
     table = body[body.index(f'data-testid="complaints-{testid}"') :]
     table = table[: table.index("</table>")]
     row = table[table.index(f'data-row="{key}"') :]
     row = row[: row.index("</tr>")]
-    return [int(n) for n in re.findall(r'data-figure="(?:month|total)">(\d+)<', row)]
+    total = int(re.search(r'data-figure="total">(\d+)<', row).group(1))
+    months = [int(n) for n in re.findall(r'data-figure="month">(\d+)<', row)]
+    return [*reversed(months), total]
 
 
 def test_report_numbers_against_hand_computed_values(org, desk, history):  # noqa: F811
