@@ -1,6 +1,14 @@
 from rest_framework.routers import SimpleRouter
 
-from . import calendar_api, complaint_api, knowledge_api, sla_api, survey_api, ticket_api
+from . import (
+    calendar_api,
+    complaint_api,
+    knowledge_api,
+    queue_api,
+    sla_api,
+    survey_api,
+    ticket_api,
+)
 
 router = SimpleRouter(use_regex_path=False)
 router.register("service/tickets", ticket_api.TicketViewSet, basename="api-service-ticket")
@@ -23,5 +31,7 @@ router.register(
     knowledge_api.ArticleCategoryViewSet,
     basename="api-service-article-category",
 )
+router.register("service/queues", queue_api.QueueViewSet, basename="api-service-queue")
+router.register("service/agents", queue_api.AgentViewSet, basename="api-service-agent")
 
 urlpatterns = [*router.urls]

@@ -71,6 +71,18 @@ def agents_by_team(teams: list[Team], *, now: datetime | None = None) -> dict[in
         .exclude(username__in=system.usernames())
         .distinct()
     }
+    agents = _describe(people, now)
+    grouped: dict[int, list[Agent]] = {pk: [] for pk in team_ids}
+    for team_id, user_id in sorted(set(links)):
+        if user_id in agents:
+            grouped[team_id].append(agents[user_id])
+    for members in grouped.values():
+        members.sort(key=lambda agent: agent.user.pk)
+    return grouped
+
+
+def _describe(people: dict[int, User], now: datetime) -> dict[int, Agent]:
+    """Agents for these users: profiles, skills and open-ticket counts in three queries."""
     ids = list(people)
     profiles = {
         profile.user_id: profile
@@ -98,13 +110,18 @@ def agents_by_team(teams: list[Team], *, now: datetime | None = None) -> dict[in
             load=loads.get(pk, 0),
             skill_names=[str(skill) for skill in profile.skills.all()] if profile else [],
         )
-    grouped: dict[int, list[Agent]] = {pk: [] for pk in team_ids}
-    for team_id, user_id in sorted(set(links)):
-        if user_id in agents:
-            grouped[team_id].append(agents[user_id])
-    for members in grouped.values():
-        members.sort(key=lambda agent: agent.user.pk)
-    return grouped
+    return agents
+
+
+def lone_agent(user: User, *, now: datetime | None = None) -> Agent | None:
+    """The agent view of someone in no team (None if they do not work on tickets)."""
+    from rapport.identity import policy
+
+    if user.username in system.usernames() or not (
+        user.is_active and policy.has_grant(user, Ticket.security_type, "change")
+    ):
+        return None
+    return _describe({user.pk: user}, now or timezone.now())[user.pk]
 
 
 def _prefer(agents: list[Agent], keep) -> list[Agent]:
@@ -162,3 +179,30 @@ def availability_of(user: User, *, now: datetime | None = None) -> dict | None:
     if profile.away_until is not None and profile.away_until <= now:
         return {"available": True, "away_until": None}
     return {"available": False, "away_until": profile.away_until}
+
+
+def queues_overview() -> list[dict]:
+    """Every team with people who work on tickets (or queue settings): its settings, its
+    agents and how many tickets wait in its queue (a fixed number of queries)."""
+    teams = list(Team.objects.select_related("queue_settings").order_by("name"))
+    agents = agents_by_team(teams)
+    waiting = dict(
+        Ticket.objects.filter(team__in=teams, assignee__isnull=True, status__in=OPEN_STATUSES)
+        .values("team_id")
+        .annotate(n=Count("id"))
+        .values_list("team_id", "n")
+    )
+    rows = []
+    for team in teams:
+        queue = getattr(team, "queue_settings", None)
+        if not agents[team.pk] and queue is None:
+            continue  # nobody works on tickets here
+        rows.append(
+            {
+                "team": team,
+                "queue": queue,
+                "agents": agents[team.pk],
+                "waiting": waiting.get(team.pk, 0),
+            }
+        )
+    return rows

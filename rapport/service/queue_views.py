@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,11 +29,9 @@ from rapport.identity.views._common import _admin_context, _call, _message_call
 
 from . import assignment
 from .models import (
-    OPEN_STATUSES,
     AgentProfile,
     AutoAssign,
     QueueSettings,
-    Ticket,
     TicketCategory,
 )
 from .services import assignment as assignment_services
@@ -99,40 +97,13 @@ def _require_manage(user) -> None:
         raise DjangoPermissionDenied
 
 
-def _queue_rows() -> list[dict]:
-    """Every team with people who work on tickets (or queue settings), with its agents and
-    how many tickets wait in its queue (a fixed number of queries)."""
-    teams = list(Team.objects.select_related("queue_settings").order_by("name"))
-    agents = assignment.agents_by_team(teams)
-    waiting = dict(
-        Ticket.objects.filter(team__in=teams, assignee__isnull=True, status__in=OPEN_STATUSES)
-        .values("team_id")
-        .annotate(n=Count("id"))
-        .values_list("team_id", "n")
-    )
-    rows = []
-    for team in teams:
-        queue = getattr(team, "queue_settings", None)
-        if not agents[team.pk] and queue is None:
-            continue  # nobody works on tickets here
-        rows.append(
-            {
-                "team": team,
-                "queue": queue,
-                "agents": agents[team.pk],
-                "waiting": waiting.get(team.pk, 0),
-            }
-        )
-    return rows
-
-
 @login_required
 def queue_list(request: HttpRequest) -> HttpResponse:
     _require_manage(request.user)
     return render(
         request,
         "service/queues/queue_list.html",
-        {**_admin_context(request, "service_queues"), "rows": _queue_rows()},
+        {**_admin_context(request, "service_queues"), "rows": assignment.queues_overview()},
     )
 
 

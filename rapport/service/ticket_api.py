@@ -38,6 +38,7 @@ from .models import (
     TicketPriority,
     TicketStatus,
 )
+from .services import merging
 from .services import tickets as ticket_services
 
 
@@ -66,6 +67,15 @@ class MessageOutputSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
     not_sent_reason = serializers.CharField(read_only=True)
     attachments = AttachmentOutputSerializer(many=True, read_only=True)
+
+
+class MergeSerializer(StrictInputSerializer):
+    into = serializers.IntegerField(help_text="The ticket to keep.")
+
+
+class SplitSerializer(StrictInputSerializer):
+    message = serializers.IntegerField(help_text="A message the customer wrote on the ticket.")
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
 class InboundEmailSerializer(serializers.Serializer):
@@ -198,6 +208,8 @@ class TicketViewSet(GenericViewSet):
         "messages": Action.VIEW,
         "message_add": Action.CHANGE,
         "inbound_email": Action.ADD,
+        "merge": Action.CHANGE,
+        "split": Action.CHANGE,
     }
     serializer_class = TicketOutputSerializer
     filterset_class = TicketFilter
@@ -340,3 +352,40 @@ class TicketViewSet(GenericViewSet):
             )
         result = mail.receive(upload.read())
         return Response(InboundResultSerializer(result.as_dict()).data)
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Merge this ticket (a duplicate) into `into`: its conversation moves "
+        "there and it is closed as a child of it. Returns the ticket kept.",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        ticket = self.fetch(Action.CHANGE, pk)
+        values = parse(MergeSerializer, request)
+        into = self.fetch(Action.CHANGE, values["into"])
+        kept = merging.ticket_merge(actor=request.user, ticket=ticket, into=into)
+        return self.render(kept)
+
+    @extend_schema(
+        request=SplitSerializer,
+        responses={201: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 415)},
+        description="Make a new ticket (a child of this one) of a message the customer wrote.",
+    )
+    @action(detail=True, methods=["post"])
+    def split(self, request, pk=None):
+        ticket = self.fetch(Action.CHANGE, pk)
+        values = parse(SplitSerializer, request)
+        message = TicketMessage.objects.filter(ticket=ticket, pk=values["message"]).first()
+        if message is None:
+            raise ValidationError(
+                {
+                    "message": ValidationError(
+                        gettext("Choose something the customer wrote on this ticket."), "invalid"
+                    )
+                }
+            )
+        new = merging.ticket_split(
+            actor=request.user, ticket=ticket, message=message, subject=values.get("subject", "")
+        )
+        return self.render(new, status.HTTP_201_CREATED)

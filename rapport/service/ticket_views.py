@@ -37,9 +37,11 @@ from .models import (
     Ticket,
     TicketAttachment,
     TicketKind,
+    TicketMessage,
     TicketPriority,
     TicketStatus,
 )
+from .services import merging as merge_services
 from .services import tickets as ticket_services
 from .ticket_forms import STATUS_ACTIONS, AssignForm, MessageForm, TicketForm
 
@@ -165,6 +167,9 @@ HISTORY_ACTIONS = {
     "status": gettext_lazy("Status changed"),
     "message": gettext_lazy("Message added"),
     "redact": gettext_lazy("Personal data removed from text"),
+    "merge": gettext_lazy("Merged"),
+    "split": gettext_lazy("A message made a new ticket"),
+    "download": gettext_lazy("File downloaded"),
 }
 HISTORY_SHOWN = 50
 CHOICES = {
@@ -257,6 +262,53 @@ def _detail(request, ticket: Ticket, *, message_form=None, assign_form=None, sta
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _ticket_for(request.user, pk))
+
+
+@login_required
+@require_POST
+def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Merge this ticket into the one numbered in the form (both must be the user's to
+    change; a number they may not see reads as not found)."""
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.CHANGE)
+    number = request.POST.get("into", "").strip().lstrip("#")
+    into = (
+        Ticket.objects.restrict(user, Action.CHANGE).filter(pk=int(number)).first()
+        if number.isdigit()
+        else None
+    )
+    if into is None:
+        messages.error(request, _("No ticket %(number)s you may change.") % {"number": number})
+        return redirect("service:ticket_detail", pk=ticket.pk)
+    kept, ok = _message_call(
+        request, merge_services.ticket_merge, actor=user, ticket=ticket, into=into
+    )
+    if ok:
+        messages.success(request, _("Merged into %(number)s.") % {"number": kept.number})
+        return redirect("service:ticket_detail", pk=kept.pk)
+    return redirect("service:ticket_detail", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+def ticket_split(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    ticket = _ticket_for(user, pk, Action.CHANGE)
+    message_id = request.POST.get("message", "")
+    message = (
+        TicketMessage.objects.filter(ticket=ticket, pk=int(message_id)).first()
+        if message_id.isdigit()
+        else None
+    )
+    if message is None:
+        raise Http404()
+    new, ok = _message_call(
+        request, merge_services.ticket_split, actor=user, ticket=ticket, message=message
+    )
+    if ok:
+        messages.success(request, _("%(number)s made of the message.") % {"number": new.number})
+        return redirect("service:ticket_detail", pk=new.pk)
+    return redirect("service:ticket_detail", pk=ticket.pk)
 
 
 @login_required

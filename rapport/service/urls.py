@@ -31,6 +31,8 @@ urlpatterns = [
     path("service/tickets/<int:pk>/status/", ticket_views.ticket_status, name="ticket_status"),
     path("service/tickets/<int:pk>/assign/", ticket_views.ticket_assign, name="ticket_assign"),
     path("service/tickets/<int:pk>/take/", ticket_views.ticket_take, name="ticket_take"),
+    path("service/tickets/<int:pk>/merge/", ticket_views.ticket_merge, name="ticket_merge"),
+    path("service/tickets/<int:pk>/split/", ticket_views.ticket_split, name="ticket_split"),
     path(
         "service/tickets/<int:pk>/complaint/",
         complaint_views.complaint_edit,

@@ -20,6 +20,7 @@ from .complaints import (
     complaint_update,
     complaints_redact,
 )
+from .merging import ticket_merge, ticket_split
 from .sla_policies import sla_policy_create, sla_policy_update
 from .tickets import (
     ticket_assign,
@@ -53,9 +54,11 @@ __all__ = [
     "ticket_assign",
     "ticket_attachment_downloaded",
     "ticket_create",
+    "ticket_merge",
     "ticket_message_add",
     "ticket_message_receive",
     "ticket_set_status",
+    "ticket_split",
     "ticket_update",
     "tickets_redact",
 ]

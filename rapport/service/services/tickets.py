@@ -438,7 +438,11 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("contact").get(pk=ticket.pk)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("contact")
+            .get(pk=ticket.pk)
+        )
         now = timezone.now()
         message = TicketMessage(ticket=ticket, kind=kind, author=actor, body=body, created_at=now)
         if kind == MessageKind.REPLY:

@@ -22,6 +22,7 @@ from rapport.identity.models import Action, Team
 
 from ... import mail
 from ...models import OPEN_STATUSES, Ticket, TicketStatus
+from ...services import merging
 from ...services import tickets as ticket_services
 
 
@@ -39,7 +40,7 @@ class Command(CliCommand):
         commands = parser.add_subparsers(
             dest="subcommand",
             required=True,
-            metavar="{list,show,create,reply,note,status,assign,inbound,poll-mail}",
+            metavar="{list,show,create,reply,note,status,assign,merge,split,inbound,poll-mail}",
         )
         listing = commands.add_parser("list", help=gettext_lazy("Tickets you may see."))
         listing.add_argument("--mine", action="store_true", help=gettext_lazy("Only yours."))
@@ -80,6 +81,19 @@ class Command(CliCommand):
         assign.add_argument("--team", help=gettext_lazy("Team name (the queue)."))
         assign.add_argument("--queue-only", action="store_true")
         add_actor_argument(assign)
+        merge = commands.add_parser(
+            "merge", help=gettext_lazy("Merge a duplicate ticket into another.")
+        )
+        merge.add_argument("ticket", type=int)
+        merge.add_argument("into", type=int)
+        add_actor_argument(merge)
+        split = commands.add_parser(
+            "split", help=gettext_lazy("Make a new ticket of a customer's message.")
+        )
+        split.add_argument("ticket", type=int)
+        split.add_argument("message", type=int)
+        split.add_argument("--subject", default="")
+        add_actor_argument(split)
         inbound = commands.add_parser(
             "inbound", help=gettext_lazy("Deliver e-mails (.eml files) to the service mailbox.")
         )
@@ -156,6 +170,22 @@ class Command(CliCommand):
                 f"[{message.created_at:%Y-%m-%d %H:%M}] {message.get_kind_display()} "
                 f"{message.author or ''}: {message.body}"
             )
+
+    def do_merge(self, actor, options) -> None:
+        ticket = self._ticket(actor, options["ticket"], Action.CHANGE)
+        into = self._ticket(actor, options["into"], Action.CHANGE)
+        kept = merging.ticket_merge(actor=actor, ticket=ticket, into=into)
+        self.stdout.write(_("Merged into %(number)s.") % {"number": kept.number})
+
+    def do_split(self, actor, options) -> None:
+        ticket = self._ticket(actor, options["ticket"], Action.CHANGE)
+        message = ticket.messages.filter(pk=options["message"]).first()
+        if message is None:
+            raise CommandError(_("message: Choose something the customer wrote on this ticket."))
+        new = merging.ticket_split(
+            actor=actor, ticket=ticket, message=message, subject=options["subject"]
+        )
+        self.stdout.write(_("%(number)s made of the message.") % {"number": new.number})
 
     def do_inbound(self, actor, options) -> None:
         if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
