@@ -431,3 +431,34 @@ def test_the_ticket_page_shows_where_replies_go_and_the_files(org, inbox, client
     # someone who may not see the ticket cannot fetch its files
     client.force_login(org["rep_east"])
     assert client.get(f"/service/ticket-files/{attachment.pk}/").status_code == 404
+
+
+def test_the_ticket_page_takes_the_same_queries_however_many_e_mails_and_files(org, inbox, client):
+    from tests.query_counts import assert_flat
+
+    first = mail.receive(mail.compose(sender="zhang.wei@huaxin.example", subject="多封", text="1"))
+    ticket = first.ticket
+    client.force_login(org["agent"])
+
+    def grow(n):
+        for index in range(n):
+            mail.receive(
+                mail.compose(
+                    sender="zhang.wei@huaxin.example",
+                    subject=f"[#{ticket.pk}] 多封",
+                    text=f"第{index}封",
+                    attachments=[(f"p{index}.png", PNG, "image/png")],
+                )
+            )
+            services.ticket_message_add(
+                actor=org["agent"], ticket=ticket, kind=MessageKind.REPLY, body=f"回复{index}"
+            )
+
+    assert_flat(
+        client,
+        f"/service/tickets/{ticket.pk}/",
+        grow,
+        few=1,
+        many=5,
+        rows=lambda body: body.count('data-message-kind="inbound"'),
+    )
