@@ -47,6 +47,7 @@ from django.utils.translation import gettext_lazy
 
 from rapport.core import filterlang, guards, locks, trail
 from rapport.core.errors import NotFound, PermissionDenied
+from rapport.core.models import localized
 from rapport.core.notifications import registry as notification_registry
 from rapport.core.notifications.services import notify
 from rapport.identity import policy
@@ -159,10 +160,7 @@ def _is_system(user: User | None) -> bool:
 
 
 def _step_label(step: dict[str, Any]) -> str:
-    language = translation.get_language() or ""
-    if language.startswith("en") and step.get("name_en"):
-        return step["name_en"]
-    return step.get("name") or step.get("name_en") or str(step.get("number"))
+    return localized(step.get("name") or "", step.get("name_en") or "") or str(step.get("number"))
 
 
 def _link(name: str, *args: Any) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core.models import TimeStampedModel
+from rapport.core.models import BilingualNameMixin, TimeStampedModel
 
 
 class Trigger(models.TextChoices):
@@ -34,7 +34,7 @@ class RunState(models.TextChoices):
     DRY_RUN = "dry_run", _("Dry run")
 
 
-class Rule(TimeStampedModel):
+class Rule(BilingualNameMixin, TimeStampedModel):
     """What happens on its own: when `trigger` fires for a record of `object_type` that
     matches `condition` (a filter-language tree), run `actions` in order."""
 
@@ -67,13 +67,6 @@ class Rule(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
 
 class RuleVersion(models.Model):
@@ -185,7 +178,7 @@ class ApprovalTaskState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class ApprovalProcess(TimeStampedModel):
+class ApprovalProcess(BilingualNameMixin, TimeStampedModel):
     """How records of `object_type` that match `condition` are approved: ordered steps (steps
     sharing a number run in parallel). Managed with `manage` on `automation.rule`."""
 
@@ -215,15 +208,8 @@ class ApprovalProcess(TimeStampedModel):
     def __str__(self) -> str:
         return self.display_name
 
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
-
-class ApprovalStep(models.Model):
+class ApprovalStep(BilingualNameMixin, models.Model):
     """One step of a process: who approves. Steps sharing a `number` run in parallel; all
     of them must approve before the next number opens."""
 
@@ -284,13 +270,6 @@ class ApprovalStep(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
 
 class ApprovalRequest(models.Model):

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+
+def localized(chinese: str, english: str) -> str:
+    """Text kept in both languages, in the reader's: the English for English readers when
+    there is one, else the Chinese (the English when there is no Chinese)."""
+    language = translation.get_language() or ""
+    if language.startswith("en") and english:
+        return english
+    return chinese or english
+
+
+class BilingualNameMixin:
+    """`display_name` for records named in Chinese (`name`) and optionally English
+    (`name_en`): calendars, categories, policies, rules …"""
+
+    name: str
+    name_en: str
+
+    @property
+    def display_name(self) -> str:
+        return localized(self.name, self.name_en)
 
 
 class TimeStampedModel(models.Model):

@@ -5,11 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.crypto import EncryptedJSONField, EncryptedTextField
-from rapport.core.models import OwnedModel, TimeStampedModel
+from rapport.core.models import OwnedModel, TimeStampedModel, localized
 from rapport.identity.querysets import RestrictedManager
 
 from .managers import InteractionManager
@@ -94,10 +93,7 @@ class AccountOption(TimeStampedModel):
     @property
     def display_label(self) -> str:
         """The label in the reader's language (English falls back to the Chinese label)."""
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.label_en:
-            return self.label_en
-        return self.label or self.label_en
+        return localized(self.label, self.label_en)
 
     @property
     def badge_class(self) -> str:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import translation
+
+from rapport.core.models import localized
 
 from .models import AccountOption, OptionField
 
@@ -35,10 +36,7 @@ class Option:
 
     @property
     def display_label(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.label_en:
-            return self.label_en
-        return self.label or self.label_en
+        return localized(self.label, self.label_en)
 
     @property
     def badge_class(self) -> str:

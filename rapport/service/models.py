@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from rapport.core.models import TimeStampedModel
+from rapport.core.models import BilingualNameMixin, TimeStampedModel, localized
 from rapport.identity.querysets import RestrictedManager, RestrictedQuerySet
 
 from .calendars import Schedule
 
 
-class BusinessCalendar(TimeStampedModel):
+class BusinessCalendar(BilingualNameMixin, TimeStampedModel):
     """When a team works: hours per weekday in a time zone, China's public holidays and
     make-up workdays (switchable), and dated exceptions (`CalendarDay`). SLA targets are
     measured on one of these."""
@@ -47,13 +47,6 @@ class BusinessCalendar(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
     def schedule(self) -> Schedule:
         """The calendar's rules for the arithmetic, its dated exceptions included (prefetch
@@ -90,7 +83,7 @@ class CalendarDay(models.Model):
         return f"{self.calendar_id} {self.day}"
 
 
-class TicketCategory(TimeStampedModel):
+class TicketCategory(BilingualNameMixin, TimeStampedModel):
     """What a ticket is about, as a tree (产品问题 › 安装); SLA policies and reports use it."""
 
     security_type = "service.ticketcategory"
@@ -118,13 +111,6 @@ class TicketCategory(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
 
 class TicketKind(models.TextChoices):
@@ -161,7 +147,7 @@ class TicketStatus(models.TextChoices):
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
-class SlaPolicy(TimeStampedModel):
+class SlaPolicy(BilingualNameMixin, TimeStampedModel):
     """Service-level targets for the tickets it matches: the first policy in order whose
     conditions all hold (an empty condition matches everything) applies. Targets are working
     minutes on the policy's calendar (the default calendar when it names none)."""
@@ -198,13 +184,6 @@ class SlaPolicy(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
 
 class Ticket(TimeStampedModel):
@@ -442,7 +421,7 @@ class TicketAttachment(models.Model):
 # --- knowledge base ---
 
 
-class ArticleCategory(TimeStampedModel):
+class ArticleCategory(BilingualNameMixin, TimeStampedModel):
     """Where a knowledge-base article sits, as a two-level tree (账户与登录 › 密码). Managed by
     those with `manage` on `service.article`."""
 
@@ -474,13 +453,6 @@ class ArticleCategory(TimeStampedModel):
     def __str__(self) -> str:
         return self.display_name
 
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
-
 
 class ArticleKind(models.TextChoices):
     FAQ = "faq", _("FAQ")
@@ -504,14 +476,6 @@ class VersionStatus(models.TextChoices):
     REVIEW = "review", _("In review")
     PUBLISHED = "published", _("Published")
     SUPERSEDED = "superseded", _("Superseded")
-
-
-def localized(chinese: str, english: str) -> str:
-    """The reader's language, falling back to the other one when it is empty."""
-    language = translation.get_language() or ""
-    if language.startswith("en"):
-        return english or chinese
-    return chinese or english
 
 
 class ArticleQuerySet(RestrictedQuerySet):
@@ -975,7 +939,7 @@ class AgentProfile(TimeStampedModel):
 # --- complaints ---
 
 
-class ComplaintCause(TimeStampedModel):
+class ComplaintCause(BilingualNameMixin, TimeStampedModel):
     """A root-cause category for complaints (product defect, delivery delay, staff attitude
     …), kept by service managers; complaints are reported by cause."""
 
@@ -993,13 +957,6 @@ class ComplaintCause(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.display_name
-
-    @property
-    def display_name(self) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and self.name_en:
-            return self.name_en
-        return self.name or self.name_en
 
 
 class ComplaintStage(models.TextChoices):

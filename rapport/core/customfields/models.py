@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from rapport.core.models import localized
 
 from ..models import TimeStampedModel
 
@@ -69,10 +70,7 @@ class CustomField(TimeStampedModel):
         return f"{self.object_type}.{self.key}"
 
     def _localized(self, chinese: str, english: str) -> str:
-        language = translation.get_language() or ""
-        if language.startswith("en") and english:
-            return english
-        return chinese or english
+        return localized(chinese, english)
 
     @property
     def display_label(self) -> str:

@@ -6,10 +6,10 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core.models import TimeStampedModel
+from rapport.core.models import TimeStampedModel, localized
 
 
 class Colour(models.TextChoices):
@@ -84,10 +84,7 @@ class Tag(TimeStampedModel):
     @property
     def label(self) -> str:
         """The name in the reader's language: the English name for English readers, if given."""
-        language = translation.get_language() or ""
-        if self.name_en and language.startswith("en"):
-            return self.name_en
-        return self.name
+        return localized(self.name, self.name_en)
 
     @property
     def depth(self) -> int:
