@@ -21,6 +21,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from rapport.identity.models import Action
 
@@ -229,7 +230,13 @@ def filter_choices(user) -> dict[str, list[tuple[str, str]]]:
         + [(str(cause.pk), cause.display_name) for cause in ComplaintCause.objects.all()],
         "products": [(name, name) for name in products],
         "stages": [(value, str(label)) for value, label in ComplaintStage.choices],
-        "periods": [(str(months), _("Last %(n)d months") % {"n": months}) for months in PERIODS],
+        "periods": [
+            (
+                str(months),
+                ngettext("Last %(n)d month", "Last %(n)d months", months) % {"n": months},
+            )
+            for months in PERIODS
+        ],
     }
 
 

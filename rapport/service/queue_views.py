@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from rapport.core.forms import TablerForm
@@ -198,7 +198,11 @@ def queue_distribute(request: HttpRequest, pk: int) -> HttpResponse:
         request, assignment_services.queue_distribute, actor=request.user, team=team
     )
     if ok:
-        messages.success(request, _("%(n)d waiting tickets handed out.") % {"n": given})
+        messages.success(
+            request,
+            ngettext("%(n)d waiting ticket handed out.", "%(n)d waiting tickets handed out.", given)
+            % {"n": given},
+        )
     return redirect(_back(request, "service:ticket_board"))
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from rapport.core.commands import CliCommand, format_table
 from rapport.core.errors import PermissionDenied
@@ -81,11 +81,24 @@ class Command(CliCommand):
                         mode,
                         row["waiting"],
                         str(agent.user) if agent else "—",
-                        (_("available") if agent.available else _("away")) if agent else "",
+                        (
+                            pgettext("agent state", "available")
+                            if agent.available
+                            else pgettext("agent state", "away")
+                        )
+                        if agent
+                        else "",
                         agent.load if agent else "",
                     ]
                 )
-        headers = [_("queue"), _("assigns"), _("waiting"), _("agent"), _("state"), _("open")]
+        headers = [
+            _("queue"),
+            _("assigns"),
+            pgettext("tickets in a queue", "waiting"),
+            _("agent"),
+            _("state"),
+            pgettext("tickets of an agent", "open"),
+        ]
         self.stdout.write(format_table(headers, rows))
 
     def do_set(self, actor, options) -> None:
@@ -108,7 +121,10 @@ class Command(CliCommand):
 
     def do_distribute(self, actor, options) -> None:
         given = assignment_services.queue_distribute(actor=actor, team=self._team(options["team"]))
-        self.stdout.write(_("%(n)d waiting tickets handed out.") % {"n": given})
+        self.stdout.write(
+            ngettext("%(n)d waiting ticket handed out.", "%(n)d waiting tickets handed out.", given)
+            % {"n": given}
+        )
 
     def do_away(self, actor, options) -> None:
         hours = options["hours"]

@@ -47,7 +47,7 @@ class Command(CliCommand):
         )
         send.add_argument("--limit", type=int, default=survey_services.NPS_BATCH)
         add_actor_argument(send)
-        stats = commands.add_parser("stats", help=gettext_lazy("CSAT %, NPS and response rate."))
+        stats = commands.add_parser("stats", help=gettext_lazy("CSAT %%, NPS and response rate."))
         stats.add_argument(
             "--period", choices=list(satisfaction.PERIODS), default=satisfaction.DEFAULT_PERIOD
         )

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from rapport.core.commands import CliCommand, format_table
 from rapport.core.errors import PermissionDenied
@@ -214,7 +214,10 @@ class Command(CliCommand):
             for note in result.dropped:
                 self.stdout.write(f"  {_('not kept:')} {note}")
         if refused:
-            raise CommandError(_("%(n)d e-mail(s) refused.") % {"n": refused})
+            raise CommandError(
+                ngettext("%(n)d e-mail refused.", "%(n)d e-mails refused.", refused)
+                % {"n": refused}
+            )
 
     def do_poll_mail(self, actor, options) -> None:
         if not policy.has_grant(actor, Ticket.security_type, Action.ADD):
