@@ -329,3 +329,8 @@ def test_root_cause_page(org, desk):  # noqa: F811
         'data-testid="nav-complaint-causes"'
         not in signed_in(org["agent"]).get("/").content.decode()
     )
+
+
+def test_the_service_menu_links_to_the_report(org):
+    assert 'data-testid="nav-complaints"' in signed_in(org["agent"]).get("/").content.decode()
+    assert 'data-testid="nav-complaints"' not in signed_in(org["rep_sh"]).get("/").content.decode()
