@@ -293,10 +293,10 @@ SERVICE_IMAP = {
 # a whole e-mail larger than this is refused (its attachments are held to
 # ATTACHMENT_MAX_BYTES each and dropped with a note when larger)
 SERVICE_MAIL_MAX_BYTES = int(os.environ.get("RAPPORT_SERVICE_MAIL_MAX_MB", "80")) * 1024 * 1024
-# SMS sent by automation rules: LogSMSBackend logs and keeps them (nothing leaves the machine),
+# SMS (rules, surveys; rapport.core.sms): LogSMSBackend logs and keeps them (nothing leaves the machine),
 # ConsoleSMSBackend prints them; a provider's backend has send(to, text) -> id.
 RAPPORT_SMS_BACKEND = os.environ.get(
-    "RAPPORT_SMS_BACKEND", "rapport.automation.messaging.LogSMSBackend"
+    "RAPPORT_SMS_BACKEND", "rapport.core.sms.LogSMSBackend"
 )
 
 # --- API ------------------------------------------------------------------------------------

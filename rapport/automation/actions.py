@@ -585,6 +585,7 @@ def _execute_message(ctx: RunContext, params: dict[str, Any], *, channel: str) -
     from django.core.mail import send_mail
     from django.db import transaction
 
+    from rapport.core import sms
     from rapport.customers.querysets import contactable
 
     from . import messaging
@@ -606,7 +607,7 @@ def _execute_message(ctx: RunContext, params: dict[str, Any], *, channel: str) -
     fields = messaging.placeholder_fields(ctx.actor, ctx.automatable)
     sent: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    backend = messaging.sms_backend() if channel == "sms" and not ctx.dry_run else None
+    backend = sms.sms_backend() if channel == "sms" and not ctx.dry_run else None
     for contact in contacts:
         if contact.pk not in allowed:
             skipped.append(

@@ -6,31 +6,24 @@ interpreted: no template tags, filters or attribute paths, so a rule cannot reac
 but the fields its designer may see (hidden and masked fields are not offered). Placeholders
 are checked when the rule is saved.
 
-SMS go through the backend named by the `RAPPORT_SMS_BACKEND` setting: `LogSMSBackend` (the
-default: logs each message and keeps it in `LogSMSBackend.sent`, for development and tests)
-or `ConsoleSMSBackend`; a provider's backend implements `send(to, text) -> str` (an id).
+SMS go through the one SMS sender, `rapport.core.sms` (`RAPPORT_SMS_BACKEND`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from rapport.core import filterlang
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SMS_BACKEND = "rapport.automation.messaging.LogSMSBackend"
 CONTACT_PLACEHOLDERS = ("contact.name",)
 PLAIN_TYPES = (
     filterlang.TEXT,
@@ -134,40 +127,3 @@ def render(
         return _display(spec, field_value(record, spec)) if spec is not None else ""
 
     return _PLACEHOLDER.sub(value, text)
-
-
-# --- SMS backends --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SMS:
-    to: str
-    text: str
-
-
-class LogSMSBackend:
-    """Logs each message and keeps it (`sent`): nothing leaves the machine."""
-
-    sent: ClassVar[list[SMS]] = []
-
-    keep: ClassVar[int] = 1000  # the latest messages only
-
-    def send(self, to: str, text: str) -> str:
-        self.sent.append(SMS(to=to, text=text))
-        del self.sent[: -self.keep]
-        logger.info("SMS to %s: %s", to, text)
-        return f"log-{len(self.sent)}"
-
-
-class ConsoleSMSBackend:
-    """Writes each message to standard output."""
-
-    def send(self, to: str, text: str) -> str:
-        sys.stdout.write(f"SMS to {to}:\n{text}\n{'-' * 40}\n")
-        sys.stdout.flush()
-        return "console"
-
-
-def sms_backend():
-    path = getattr(settings, "RAPPORT_SMS_BACKEND", "") or DEFAULT_SMS_BACKEND
-    return import_string(path)()

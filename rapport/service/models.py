@@ -698,10 +698,15 @@ class SurveyNotSent(models.TextChoices):
     """Why a survey was recorded but never reached the customer."""
 
     NO_CONTACT = "no_contact", _("The ticket has no contact.")
-    NO_EMAIL = "no_email", _("The contact has no e-mail address.")
-    NO_CONSENT = "no_consent", _("The contact has not agreed to surveys by e-mail.")
+    NO_EMAIL = "no_email", _("The contact has no e-mail address or mobile number.")
+    NO_CONSENT = "no_consent", _("The contact has not agreed to surveys by e-mail or SMS.")
     ANONYMIZED = "anonymized", _("The contact's data was erased.")
-    SEND_FAILED = "send_failed", _("The mail server refused the e-mail.")
+    SEND_FAILED = "send_failed", _("The mail server or SMS gateway refused the message.")
+
+
+class SurveyChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
 
 
 SURVEY_SCALES = {SurveyKind.CSAT: (1, 5), SurveyKind.NPS: (0, 10)}
@@ -774,6 +779,11 @@ class Survey(TimeStampedModel):
     # NPS: the N-day window the survey belongs to, so two runs at once ask a person once
     period = models.CharField(max_length=20, blank=True, default="")
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    # how the link went out: e-mail when the contact has an address and agreed to surveys by
+    # e-mail, else SMS when they have a mobile number and agreed to surveys by SMS
+    channel = models.CharField(
+        _("sent by"), max_length=10, choices=SurveyChannel.choices, default=SurveyChannel.EMAIL
+    )
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     not_sent_reason = models.CharField(

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from rapport.automation import messaging, services, webhooks
 from rapport.automation.models import Rule, RuleRun, RunState
-from rapport.core import events
+from rapport.core import events, sms
 from rapport.core.models import OutboxMessage
 from rapport.customers import services as customer_services
 from tests.factories import AccountFactory
@@ -139,14 +139,12 @@ def test_service_messages_reach_everyone_who_has_not_withdrawn_in_english(
 def test_an_sms_respects_consent_and_goes_through_the_backend(
     org, people, eager, django_capture_on_commit_callbacks, settings
 ):
-    settings.RAPPORT_SMS_BACKEND = "rapport.automation.messaging.LogSMSBackend"
-    messaging.LogSMSBackend.sent.clear()
+    settings.RAPPORT_SMS_BACKEND = "rapport.core.sms.LogSMSBackend"
+    sms.LogSMSBackend.sent.clear()
     make_rule(org["admin"], [{"type": "send_sms", "body": "{{ contact.name }}：欢迎，{{ name }}"}])
     run = fire(org, people["account"], django_capture_on_commit_callbacks)
     assert run.state == RunState.SUCCEEDED, run.error
-    assert messaging.LogSMSBackend.sent == [
-        messaging.SMS(to="+8613812345678", text="陈静：欢迎，上海银行")
-    ]
+    assert sms.LogSMSBackend.sent == [sms.SMS(to="+8613812345678", text="陈静：欢迎，上海银行")]
     skipped = {item["contact"]: item["reason"] for item in run.results[0]["skipped"]}
     assert skipped[people["withdrew"].pk] == "no_consent"
 

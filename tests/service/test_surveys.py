@@ -125,7 +125,7 @@ def test_no_consent_no_email_no_contact_are_recorded_not_sent(
         actor=admin, name="李娜", accounts=[desk["account"]], emails=["li.na@example.com"]
     )
     no_mail = customer_services.contact_create(
-        actor=admin, name="王芳", accounts=[desk["account"]], phones=["13912345678"]
+        actor=admin, name="王芳", accounts=[desk["account"]], title="采购"
     )
     grant_research(admin, no_mail)
     withdrawn = customer_services.contact_create(
@@ -157,6 +157,41 @@ def test_no_consent_no_email_no_contact_are_recorded_not_sent(
     survey = Survey.objects.get(ticket=ticket)
     assert survey.sent_at is not None and survey.not_sent_reason == ""
     assert len(mail.outbox) == 1
+
+
+def test_a_contact_without_e_mail_gets_the_link_by_sms_with_sms_consent(
+    org, desk, settings, django_capture_on_commit_callbacks
+):
+    from rapport.core import sms
+
+    settings.RAPPORT_SMS_BACKEND = "rapport.core.sms.LogSMSBackend"
+    sms.LogSMSBackend.sent.clear()
+    admin = org["admin"]
+    mobile = customer_services.contact_create(
+        actor=admin, name="王芳", accounts=[desk["account"]], phones=["13912345678"]
+    )
+    ticket = new_ticket(org, desk, contact=mobile, subject="短信")
+    resolve(org["agent"], ticket, django_capture_on_commit_callbacks)
+    survey = Survey.objects.get(ticket=ticket)
+    assert survey.not_sent_reason == SurveyNotSent.NO_CONSENT  # a phone, but no SMS consent
+    customer_services.consent_record(
+        actor=admin,
+        contact=mobile,
+        channel="sms",
+        purpose="research",
+        status="granted",
+        source="phone",
+        evidence="电话录音 2026-11-30",
+    )
+    services.ticket_set_status(actor=admin, ticket=ticket, status=TicketStatus.OPEN)
+    resolve(admin, ticket, django_capture_on_commit_callbacks)
+    survey.refresh_from_db()
+    assert survey.channel == "sms" and survey.sent_at is not None
+    (message,) = sms.LogSMSBackend.sent
+    assert message.to == "+8613912345678" and ticket.number in message.text
+    token = LINK.search(message.text).group(1)
+    assert survey_services.survey_for_token(token).pk == survey.pk
+    assert mail.outbox == []
 
 
 def _sent_survey(org, desk, capture):

@@ -4,15 +4,16 @@
   event, after commit). One CSAT per ticket: a ticket resolved again after a reopen asks
   nothing new, unless the first survey never went out (then it is tried again).
 - `nps_send_due`: the periodic job (and `rapport survey send-nps`): contacts of customers
-  who agreed to research by e-mail and were not asked within `RAPPORT_NPS_INTERVAL_DAYS`
+  who agreed to research by e-mail or SMS and were not asked within `RAPPORT_NPS_INTERVAL_DAYS`
   days, a bounded batch per run; a second run at once asks nobody twice (one survey per
   person and window, enforced by a unique constraint).
 - `survey_answer`: the customer's answer from the public page. Validates the whole input,
   stores the one answer with a conditional UPDATE (two answers at once store exactly one)
   and, for a low score, opens one follow-up task (`survey_follow_up`).
 
-The link's secret goes only into the e-mail; the table keeps its SHA-256. Consent is asked
-of `customers.querysets.consent_allows` (e-mail, research). Each write is audited (actor:
+The link's secret goes only into the e-mail or SMS (`rapport.core.sms`); the table keeps its
+SHA-256. Consent is asked of `customers.querysets.consent_allows` (research, by e-mail, else
+by SMS to a mobile number). Each write is audited (actor:
 the acting user, or none for the system and the anonymous customer) and emits its events
 after commit: `survey.sent`, `survey.answered`, `survey.low_score`.
 """
@@ -30,13 +31,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from rapport.core import events, trail
+from rapport.core import events, sms, trail
 from rapport.core.errors import PermissionDenied
 from rapport.customers.models import AccountContact, Contact
 from rapport.identity import policy
@@ -46,6 +47,7 @@ from ..models import (
     SURVEY_COMMENT_MAX,
     SURVEY_SCALES,
     Survey,
+    SurveyChannel,
     SurveyKind,
     SurveyNotSent,
     Ticket,
@@ -121,27 +123,40 @@ def _payload(survey: Survey, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _why_not(contact: Contact | None) -> str:
-    """The reason a survey cannot go to this contact, or "" when it can."""
+def _first_mobile(contact: Contact) -> str:
+    for phone in contact.phones or []:
+        phone = str(phone or "").strip()
+        if phone.startswith("+861") or (phone.startswith("+") and not phone.startswith("+86")):
+            return phone  # a mobile number in China, or any number abroad (E.164)
+    return ""
+
+
+def _route(contact: Contact | None) -> tuple[str, str, str]:
+    """(channel, address, "") for the way a survey reaches this contact — e-mail when they
+    have an address and agreed to surveys by e-mail, else SMS when they have a mobile number
+    and agreed to surveys by SMS — or ("", "", reason) when it cannot."""
     from rapport.customers.querysets import consent_allows
 
     if contact is None:
-        return SurveyNotSent.NO_CONTACT
+        return "", "", SurveyNotSent.NO_CONTACT
     if contact.anonymized_at is not None:
-        return SurveyNotSent.ANONYMIZED
-    if not _first_email(contact):
-        return SurveyNotSent.NO_EMAIL
-    if not consent_allows(contact, channel="email", purpose="research"):
-        return SurveyNotSent.NO_CONSENT
-    return ""
+        return "", "", SurveyNotSent.ANONYMIZED
+    email, mobile = _first_email(contact), _first_mobile(contact)
+    if not email and not mobile:
+        return "", "", SurveyNotSent.NO_EMAIL
+    if email and consent_allows(contact, channel="email", purpose="research"):
+        return SurveyChannel.EMAIL, email, ""
+    if mobile and consent_allows(contact, channel="sms", purpose="research"):
+        return SurveyChannel.SMS, mobile, ""
+    return "", "", SurveyNotSent.NO_CONSENT
 
 
 # --- sending ------------------------------------------------------------------------------
 
 
 def _deliver(survey_id: int, token: str, address: str) -> None:
-    """E-mail the link (after commit: the row exists before anyone can follow it) and record
-    that it went, or why not."""
+    """Send the link by the survey's channel (after commit: the row exists before anyone can
+    follow it) and record that it went, or why not."""
     survey = Survey.objects.select_related("ticket", "contact").get(pk=survey_id)
     with translation.override(survey.language):
         context = {
@@ -152,15 +167,23 @@ def _deliver(survey_id: int, token: str, address: str) -> None:
             "expires_at": survey.expires_at,
             "scale": survey.scale,
         }
-        subject = " ".join(render_to_string("service/surveys/email_subject.txt", context).split())
-        text = render_to_string("service/surveys/email_body.txt", context)
-        html = render_to_string("service/surveys/email_body.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
-    message.attach_alternative(html, "text/html")
+        if survey.channel == SurveyChannel.SMS:
+            text = " ".join(render_to_string("service/surveys/sms.txt", context).split())
+        else:
+            subject = " ".join(
+                render_to_string("service/surveys/email_subject.txt", context).split()
+            )
+            text = render_to_string("service/surveys/email_body.txt", context)
+            html = render_to_string("service/surveys/email_body.html", context)
     try:
-        message.send()
-    except Exception:  # the mail server refused it: the survey says so, nothing is retried
-        logger.exception("survey %s could not be e-mailed", survey_id)
+        if survey.channel == SurveyChannel.SMS:
+            sms.sms_backend().send(address, text)
+        else:
+            message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
+            message.attach_alternative(html, "text/html")
+            message.send()
+    except Exception:  # refused by the mail server or SMS gateway: said on the survey
+        logger.exception("survey %s could not be sent", survey_id)
         with transaction.atomic():
             Survey.objects.filter(pk=survey_id, sent_at__isnull=True).update(
                 not_sent_reason=SurveyNotSent.SEND_FAILED, token_hash=None
@@ -190,7 +213,7 @@ def _issue(survey: Survey, *, actor: User | None, now: datetime, deliver: bool =
     either record why not, or give it a fresh link and queue the e-mail. Returns the link's
     secret ("" when not sent)."""
     contact = survey.contact
-    reason = _why_not(contact)
+    channel, address, reason = _route(contact)
     if reason:
         survey.not_sent_reason = reason
         survey.token_hash = None
@@ -207,8 +230,16 @@ def _issue(survey: Survey, *, actor: User | None, now: datetime, deliver: bool =
     survey.token_hash = hash_token(token)
     survey.expires_at = now + timedelta(days=expiry_days())
     survey.language = contact_language(contact)
+    survey.channel = channel
     survey.save(
-        update_fields=["not_sent_reason", "token_hash", "expires_at", "language", "updated_at"]
+        update_fields=[
+            "not_sent_reason",
+            "token_hash",
+            "expires_at",
+            "language",
+            "channel",
+            "updated_at",
+        ]
     )
     trail.record(
         actor=actor,
@@ -217,7 +248,6 @@ def _issue(survey: Survey, *, actor: User | None, now: datetime, deliver: bool =
         changes={"kind": [None, survey.kind], "expires_at": [None, survey.expires_at.isoformat()]},
     )
     if deliver:
-        address = _first_email(contact)
         transaction.on_commit(lambda: _deliver(survey.pk, token, address))
     return token
 
@@ -286,7 +316,10 @@ def _nps_candidates(*, now: datetime, days: int):
     contacts = Contact.objects.filter(is_active=True, anonymized_at__isnull=True).filter(
         Exists(linked)
     )
-    return contactable(contacts, channel="email", purpose="research").exclude(Exists(recent))
+    reachable = Q(pk__in=contactable(contacts, channel="email", purpose="research")) | Q(
+        pk__in=contactable(contacts, channel="sms", purpose="research")
+    )
+    return contacts.filter(reachable).exclude(Exists(recent))
 
 
 def nps_send_due(
@@ -560,7 +593,7 @@ def survey_record_demo_answer(
     """Demo data only: mark a survey as sent at `sent_at` and (when given) answered, through
     the same validation and audit as a real answer; no e-mail leaves."""
     number, comment = _clean_answer(survey, score, comment)
-    if _why_not(survey.contact):
+    if _route(survey.contact)[2]:
         return survey  # never pretend a survey reached someone who may not get one
     with transaction.atomic():
         Survey.objects.filter(pk=survey.pk).update(
