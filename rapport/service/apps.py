@@ -2,11 +2,11 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
-def _ensure_mailbox(sender, using="default", **kwargs) -> None:
-    """The service mailbox's system actor (e-mails become tickets as it)."""
-    from . import mail
+def _ensure_intake(sender, using="default", **kwargs) -> None:
+    """The intake system actor (e-mails and the support form become tickets as it)."""
+    from . import intake
 
-    mail.MAILBOX.ensure()
+    intake.INTAKE.ensure()
 
 
 class ServiceConfig(AppConfig):
@@ -67,4 +67,4 @@ class ServiceConfig(AppConfig):
         survey_panels.register()  # the "Satisfaction" card of the 360 pages
         events.subscribe("ticket.status_changed", surveys.on_ticket_status_changed)
         post_migrate.connect(calendars.ensure_default, sender=self)
-        post_migrate.connect(_ensure_mailbox, sender=self)
+        post_migrate.connect(_ensure_intake, sender=self)

@@ -39,7 +39,7 @@ def _language(request: HttpRequest) -> str | None:
     return None
 
 
-def _respond(request: HttpRequest, template: str, context: dict, status: int = 200):
+def respond(request: HttpRequest, template: str, context: dict, status: int = 200):
     chosen = _language(request)
     current = translation.get_language() or settings.LANGUAGE_CODE
     response = render(
@@ -92,7 +92,7 @@ def help_home(request: HttpRequest) -> HttpResponse:
         ids = knowledge_search.ranked(Article.objects.public(), text, limit=RESULTS)
         by_id = {a.pk: a for a in Article.objects.public().filter(pk__in=ids)}
         results = [by_id[pk] for pk in ids if pk in by_id]
-    return _respond(
+    return respond(
         request,
         "help/help_home.html",
         {"q": text, "results": results, "groups": [] if text else _public_categories()},
@@ -114,7 +114,7 @@ def _public_article(pk: int) -> Article:
 def help_article(request: HttpRequest, pk: int) -> HttpResponse:
     article = _public_article(pk)
     token = request.COOKIES.get(VOTER_COOKIE, "")
-    return _respond(
+    return respond(
         request,
         "help/help_article.html",
         {

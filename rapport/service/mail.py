@@ -19,8 +19,8 @@ contact who withdrew e-mail consent for service is not written to: the reply is 
 before anything is stored. A reply that cannot go out (no address, the mail server refused
 it) is kept on the ticket with the reason shown.
 
-The mailbox acts as a system actor (`service-mailbox`) through the ticket and contact
-services, so permissions, validation and audit apply as for a person.
+E-mails are taken in as the intake system actor (`rapport.service.intake`) through the
+ticket and contact services, so permissions, validation and audit apply as for a person.
 """
 
 from __future__ import annotations
@@ -44,36 +44,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from rapport.customers.models import Contact
-from rapport.identity import system
-from rapport.identity.models import Team, User
-
+from . import intake
 from .models import MessageKind, Ticket, TicketMessage, TicketStatus
 
 logger = logging.getLogger(__name__)
 
-MAILBOX = system.define(
-    username="service-mailbox",
-    display_name="客服邮箱 Service mailbox",
-    role_code="service_mailbox",
-    role_name="客服邮箱 / Service mailbox",
-    description="Turns e-mails to the service mailbox into tickets; not for people.",
-    grants=(
-        ("service.ticket", "view"),
-        ("service.ticket", "add"),
-        ("service.ticket", "change"),
-        ("customers.contact", "view"),
-        ("customers.contact", "add"),
-        ("customers.contact", "assign"),
-        ("customers.account", "view"),
-        ("identity.user", "view"),
-    ),
-)
 
 MAX_TEXT = 100_000
 _NUMBER_IN_SUBJECT = re.compile(r"\[#(\d{1,12})\]")
@@ -299,26 +278,6 @@ class Received:
         }
 
 
-def inbox_team() -> Team | None:
-    """The queue new e-mail tickets go to: the team named by RAPPORT_SERVICE_INBOX_TEAM, or
-    the first team (by name) that has people working on tickets."""
-    if settings.SERVICE_INBOX_TEAM:
-        team = Team.objects.filter(name=settings.SERVICE_INBOX_TEAM).first()
-        if team is not None:
-            return team
-    agents = User.objects.filter(
-        is_active=True,
-        roles__grants__object_type=Ticket.security_type,
-        roles__grants__action="change",
-    ).exclude(username__in=system.usernames())
-    return (
-        Team.objects.filter(Q(members__in=agents) | Q(lead__in=agents))
-        .distinct()
-        .order_by("name", "id")
-        .first()
-    )
-
-
 def _thread(inbound: Inbound) -> Ticket | None:
     """The ticket this e-mail answers, if any."""
     if inbound.answers:
@@ -338,34 +297,6 @@ def _thread(inbound: Inbound) -> Ticket | None:
             if any(str(address).lower() == sender for address in ticket.contact.emails or []):
                 return ticket
     return None
-
-
-def _contact_for(actor: User, inbound: Inbound, team: Team | None) -> Contact:
-    """The contact with the sender's address (the latest one when several hold it), or a
-    new contact owned by the inbox team's lead."""
-    from rapport.customers import services as customer_services
-    from rapport.customers.querysets import contacts_with_identifier
-
-    try:
-        found = (
-            contacts_with_identifier(
-                Contact.objects.filter(is_active=True), kind="email", value=inbound.sender
-            )
-            .order_by("-id")
-            .first()
-        )
-    except ValidationError:
-        found = None
-    if found is not None:
-        return found
-    name = inbound.sender_name or inbound.sender.split("@", 1)[0]
-    owner = team.lead if team is not None and team.lead_id and team.lead.is_active else None
-    try:
-        return customer_services.contact_create(
-            actor=actor, owner=owner, name=name[:120], emails=[inbound.sender]
-        )
-    except ValidationError:  # an address our validation refuses: keep the person by name
-        return customer_services.contact_create(actor=actor, owner=owner, name=name[:120])
 
 
 def _body(inbound: Inbound, *, threaded: bool, dropped: list[str]) -> str:
@@ -427,7 +358,7 @@ def receive(raw: bytes) -> Received:
     earlier = _earlier(inbound.message_id)
     if earlier is not None:
         return Received(ticket=earlier.ticket, message=earlier, duplicate=True)
-    actor = MAILBOX.get()
+    actor = intake.INTAKE.get()
     kept, dropped = _check_attachments(inbound)
     try:
         with transaction.atomic():
@@ -437,8 +368,10 @@ def receive(raw: bytes) -> Received:
                 parent, ticket = ticket, None  # a closed ticket stays closed: a new one follows
             created = ticket is None
             if created:
-                team = inbox_team()
-                contact = _contact_for(actor, inbound, team)
+                team = intake.inbox_team()
+                contact = intake.contact_for(
+                    actor, email=inbound.sender, name=inbound.sender_name, team=team
+                )
                 subject = _REPLY_PREFIX.sub("", _NUMBER_IN_SUBJECT.sub("", inbound.subject))
                 ticket = ticket_services.ticket_create(
                     actor=actor,
@@ -604,7 +537,7 @@ def acknowledgement_send(*, ticket_id: int, to: str) -> bool:
     if ticket is None or reply_refusal(ticket) is not None:
         return False
     first = ticket.messages.order_by("id").first()
-    language = _language(f"{ticket.subject} {first.body if first else ''}")
+    language = ticket.language or _language(f"{ticket.subject} {first.body if first else ''}")
     with translation.override(language):
         body = render_to_string(
             "service/mail/acknowledgement.txt", {"ticket": ticket, "site_url": settings.SITE_URL}

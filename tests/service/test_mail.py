@@ -14,7 +14,7 @@ from rapport.audit.models import AuditEvent
 from rapport.customers import services as customer_services
 from rapport.customers.models import Contact
 from rapport.identity.models import Team
-from rapport.service import mail, services
+from rapport.service import intake, mail, services
 from rapport.service.models import (
     MessageKind,
     Ticket,
@@ -73,7 +73,7 @@ def test_an_e_mail_from_a_known_customer_opens_a_ticket_in_the_inbox_queue(
     assert f"#{ticket.pk}" in ack.body
     event = AuditEvent.objects.filter(object_type="service.ticket", object_id=str(ticket.pk))
     assert set(event.values_list("action", flat=True)) == {"create", "message"}
-    assert event.filter(action="create").get().actor.username == "service-mailbox"
+    assert event.filter(action="create").get().actor.username == "service-intake"
 
 
 def test_an_unknown_sender_becomes_a_new_contact(org, inbox):
@@ -345,7 +345,7 @@ def test_the_poller_does_nothing_until_configured(settings):
 def test_the_inbox_queue_defaults_to_a_team_with_agents(org, inbox, settings):
     settings.SERVICE_INBOX_TEAM = ""
     Team.objects.create(name="AAA 空队")  # no agents: not chosen
-    assert mail.inbox_team() == inbox["east"] or mail.inbox_team() == inbox["south"]
+    assert intake.inbox_team() == inbox["east"] or intake.inbox_team() == inbox["south"]
 
 
 def test_a_mail_gateway_delivers_through_the_api(org, inbox):
