@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core.forms import TablerForm
+from rapport.core.forms import MultipleFileField, TablerForm
 from rapport.identity.models import Action, User
 
 from .custom_forms import DateTimeLocalInput, add_custom_fields, custom_values
@@ -71,23 +71,6 @@ class _CustomerChoice:
         return "account", forms.ModelChoiceField(
             queryset=queryset, required=False, label=_("Account"), empty_label="—"
         )
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input; the service checks their kind and size."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
-        return [super().clean(data, initial)] if data else []
 
 
 class InteractionLogForm(_CustomerChoice, TablerForm):

@@ -476,7 +476,15 @@ def _thread_headers(ticket: Ticket, exclude: int | None = None) -> dict[str, str
     return {"In-Reply-To": earlier[0], "References": " ".join(reversed(earlier))}
 
 
-def _send(*, subject: str, body: str, to: str, message_id: str, headers: dict[str, str]) -> None:
+def _send(
+    *,
+    subject: str,
+    body: str,
+    to: str,
+    message_id: str,
+    headers: dict[str, str],
+    files: list | tuple = (),
+) -> None:
     mail = DjangoEmailMessage(
         subject=subject,
         body=body,
@@ -485,6 +493,9 @@ def _send(*, subject: str, body: str, to: str, message_id: str, headers: dict[st
         reply_to=[settings.SERVICE_MAILBOX],
         headers={"Message-ID": message_id, "Auto-Submitted": "no", **headers},
     )
+    for attachment in files:
+        with attachment.file.open("rb") as handle:
+            mail.attach(attachment.name, handle.read(), attachment.content_type)
     mail.send(fail_silently=False)
 
 
@@ -517,6 +528,7 @@ def reply_email_send(*, message_id: int) -> bool:
                 to=message.email_address,
                 message_id=message.email_message_id,
                 headers=_thread_headers(ticket, exclude=message.pk),
+                files=list(message.attachments.all()),
             )
         except Exception as error:  # the server refused it or is down: keep the reason
             logger.warning("could not e-mail reply %s: %s", message.pk, error)

@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core.forms import TablerForm
+from rapport.core.forms import MultipleFileField, TablerForm
 from rapport.customers.forms import lookup_label, lookup_widget, parse_record_id
 from rapport.customers.models import Account, Contact
 from rapport.identity import policy, system
@@ -108,6 +108,11 @@ class MessageForm(TablerForm):
     )
     body = forms.CharField(
         label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    attachments = MultipleFileField(
+        label=_("Files"),
+        required=False,
+        help_text=_("Sent with a reply; kept on the ticket with a note."),
     )
 
 

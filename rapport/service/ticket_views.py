@@ -338,7 +338,7 @@ def ticket_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_message(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     ticket = _ticket_for(user, pk, Action.CHANGE)
-    form = MessageForm(request.POST)
+    form = MessageForm(request.POST, request.FILES)
     if form.is_valid() and _call(
         form,
         ticket_services.ticket_message_add,
@@ -346,6 +346,7 @@ def ticket_message(request: HttpRequest, pk: int) -> HttpResponse:
         ticket=ticket,
         kind=form.cleaned_data["kind"],
         body=form.cleaned_data["body"],
+        uploads=form.cleaned_data["attachments"],
     ):
         done = (
             _("Reply added.")

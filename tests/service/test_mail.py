@@ -462,3 +462,47 @@ def test_the_ticket_page_takes_the_same_queries_however_many_e_mails_and_files(o
         many=5,
         rows=lambda body: body.count('data-message-kind="inbound"'),
     )
+
+
+def test_an_agent_s_reply_carries_files_and_a_bad_file_stores_nothing(
+    org, inbox, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    ticket = mail.receive(
+        mail.compose(sender="zhang.wei@huaxin.example", subject="要发票", text="请发我发票")
+    ).ticket
+    client.force_login(org["agent"])
+    url = f"/service/tickets/{ticket.pk}/messages/"
+    refused = client.post(
+        url,
+        {
+            "kind": "reply",
+            "body": "发票见附件",
+            "attachments": [
+                SimpleUploadedFile("发票.pdf", b"%PDF-1.4 ...", content_type="application/pdf"),
+                SimpleUploadedFile("run.exe", b"MZ...", content_type="application/octet-stream"),
+            ],
+        },
+    )
+    assert refused.status_code == 400 and "run.exe" in refused.content.decode()
+    assert not ticket.messages.filter(kind="reply").exists()
+    assert not TicketAttachment.objects.filter(message__kind="reply").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            url,
+            {
+                "kind": "reply",
+                "body": "发票见附件",
+                "attachments": [
+                    SimpleUploadedFile("发票.pdf", b"%PDF-1.4 ...", content_type="application/pdf")
+                ],
+            },
+        )
+    reply = ticket.messages.get(kind="reply")
+    assert [a.name for a in reply.attachments.all()] == ["发票.pdf"]
+    sent = [m for m in mailoutbox if "发票见附件" in m.body]
+    assert len(sent) == 1
+    assert [(name, content) for name, content, _type in sent[0].attachments] == [
+        ("发票.pdf", b"%PDF-1.4 ...")
+    ]

@@ -416,12 +416,34 @@ def _move(ticket: Ticket, status: str, now) -> None:
     ticket.last_activity_at = now
 
 
-def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> TicketMessage:
+def _store_files(message: TicketMessage, checked: list[tuple], stored: list) -> None:
+    """Store already checked uploads (upload, content type, sha256) on a message, inside the
+    caller's transaction; each stored one is appended to `stored` so that the caller can
+    remove the files again if the transaction fails."""
+    for upload, content_type, sha256 in checked:
+        attachment = TicketAttachment(
+            message=message,
+            name=PurePath(upload.name).name[:255],
+            content_type=content_type,
+            size=upload.size,
+            sha256=sha256,
+        )
+        attachment.file.save(upload.name, upload, save=False)
+        stored.append(attachment)
+        attachment.save()
+
+
+def ticket_message_add(
+    *, actor: User, ticket: Ticket, kind: str, body: str, uploads: list | tuple = ()
+) -> TicketMessage:
     """Add a reply to the customer or an internal note. The first reply records the first
     response; a reply opens a new ticket. A reply is e-mailed to the customer after the
     transaction commits (`mail.reply_email_send`); a customer who withdrew e-mail consent for
     service is not written to (refused, nothing stored), and a reply without an address to
-    go to is kept on the ticket with the reason."""
+    go to is kept on the ticket with the reason. Files (`uploads`) are checked like every
+    attachment — one bad file stores nothing — and go out with an e-mailed reply."""
+    from rapport.customers.services.attachments import check_uploads, remove_files
+
     _require(actor, Action.CHANGE, ticket)
     errors: dict[str, list[ValidationError]] = {}
     if kind not in (MessageKind.REPLY, MessageKind.NOTE):
@@ -435,8 +457,21 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
         errors["body"] = [
             ValidationError(_("At most %(n)d characters.") % {"n": MAX_BODY}, code="max_length")
         ]
+    try:
+        checked = check_uploads(list(uploads))
+    except ValidationError as error:
+        errors.update(error.error_dict)
     if errors:
         raise ValidationError(errors)
+    stored: list[TicketAttachment] = []
+    try:
+        return _message_add(actor, ticket, kind, body, checked, stored)
+    except Exception:
+        remove_files(stored)
+        raise
+
+
+def _message_add(actor, ticket, kind, body, checked, stored) -> TicketMessage:
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(of=("self",))
@@ -455,6 +490,7 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
             else:
                 message.not_sent_reason = _("The customer has no e-mail address on record.")
         message.save()
+        _store_files(message, checked, stored)
         if message.email_address:
             transaction.on_commit(
                 partial(mail.reply_email_send, message_id=message.pk), robust=True
@@ -474,7 +510,13 @@ def ticket_message_add(*, actor: User, ticket: Ticket, kind: str, body: str) -> 
             action="message",
             target=ticket,
             changes=changes,
-            extra={"message": message.pk, "kind": kind},
+            extra={
+                "message": message.pk,
+                "kind": kind,
+                "attachments": [
+                    {"name": a.name, "size": a.size, "sha256": a.sha256} for a in stored
+                ],
+            },
         )
         _announce("ticket.message_added", ticket, message=message.pk, kind=kind)
     return message
@@ -512,17 +554,7 @@ def ticket_message_receive(
                 email_message_id=email_message_id[:255],
                 email_address=email_address[:254],
             )
-            for upload, content_type, sha256 in attachments:
-                attachment = TicketAttachment(
-                    message=message,
-                    name=PurePath(upload.name).name[:255],
-                    content_type=content_type,
-                    size=upload.size,
-                    sha256=sha256,
-                )
-                attachment.file.save(upload.name, upload, save=False)
-                stored.append(attachment)
-                attachment.save()
+            _store_files(message, list(attachments), stored)
             before = ticket.status
             changes: dict[str, list[Any]] = {}
             if before in (TicketStatus.PENDING, TicketStatus.RESOLVED):
