@@ -23,15 +23,12 @@ from rapport.identity import policy
 from rapport.identity.models import Action
 from rapport.identity.views._common import _admin_context, _call, _message_call, _require
 
-from . import complaint_report, ticket_views
+from . import complaint_report
 from .complaint_forms import CauseForm, ComplaintForm
 from .models import Complaint, ComplaintCause, ComplaintStage, Ticket, TicketKind
 from .services import complaints as complaint_services
 
 CAUSE = ComplaintCause.security_type
-# the ticket's history card reads complaint changes in words
-ticket_views.HISTORY_ACTIONS.setdefault("complaint", gettext_lazy("Complaint updated"))
-ticket_views.CHOICES.setdefault("complaint.stage", dict(ComplaintStage.choices))
 # the button that moves a complaint on, by the stage it moves to
 STAGE_ACTIONS = {
     ComplaintStage.INVESTIGATING: gettext_lazy("Start investigating"),

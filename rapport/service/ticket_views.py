@@ -32,6 +32,7 @@ from .models import (
     OPEN_STATUSES,
     AgentProfile,
     AutoAssign,
+    ComplaintStage,
     MessageKind,
     QueueSettings,
     Ticket,
@@ -170,12 +171,14 @@ HISTORY_ACTIONS = {
     "merge": gettext_lazy("Merged"),
     "split": gettext_lazy("A message made a new ticket"),
     "download": gettext_lazy("File downloaded"),
+    "complaint": gettext_lazy("Complaint updated"),
 }
 HISTORY_SHOWN = 50
 CHOICES = {
     "status": dict(TicketStatus.choices),
     "priority": dict(TicketPriority.choices),
     "kind": dict(TicketKind.choices),
+    "complaint.stage": dict(ComplaintStage.choices),
 }
 
 

@@ -34,5 +34,6 @@ def navigation(request):
             "sla_policies": policy.has_grant(user, "service.slapolicy", "manage"),
             "complaint_causes": policy.has_grant(user, "service.complaintcause", "manage"),
             "service_queues": policy.has_grant(user, "service.queue", "manage"),
+            "article_categories": policy.has_grant(user, "service.article", "manage"),
         },
     }

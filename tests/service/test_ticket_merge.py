@@ -132,3 +132,15 @@ def test_merge_and_split_through_the_api_and_the_cli(org, inbox):  # noqa: F811
         )
     assert f"Merged into #{ticket.pk}" in out.getvalue()
     assert Ticket.objects.get(pk=split.json()["id"]).status == TicketStatus.CLOSED
+
+
+def test_an_open_complaint_is_not_closed_by_a_merge(org, inbox):  # noqa: F811
+    agent = org["agent"]
+    kept = received("投诉合并").ticket
+    complaint = services.ticket_create(
+        actor=agent, subject="服务态度差", kind="complaint", contact=kept.contact, team=kept.team
+    )
+    with pytest.raises(ValidationError) as error:
+        services.ticket_merge(actor=agent, ticket=complaint, into=kept)
+    assert "status" in error.value.message_dict
+    assert Ticket.objects.get(pk=complaint.pk).status == TicketStatus.NEW

@@ -23,6 +23,7 @@ from rapport.core import trail
 from rapport.identity.models import Action, User
 
 from ..models import MessageKind, Ticket, TicketMessage, TicketStatus
+from .complaints import complaint_status_guard
 from .tickets import _announce, _changed, _move, _require, ticket_create
 
 
@@ -52,6 +53,7 @@ def ticket_merge(*, actor: User, ticket: Ticket, into: Ticket) -> Ticket:
             raise ValidationError(
                 {"ticket": ValidationError(_("This ticket is closed already."), "closed")}
             )
+        complaint_status_guard(ticket, TicketStatus.CLOSED)  # an open complaint stays open
         if into.parent_id == ticket.pk:
             raise ValidationError(
                 {
