@@ -2,6 +2,7 @@ from rest_framework.routers import SimpleRouter
 
 from . import (
     calendar_api,
+    category_api,
     complaint_api,
     knowledge_api,
     queue_api,
@@ -12,6 +13,11 @@ from . import (
 
 router = SimpleRouter(use_regex_path=False)
 router.register("service/tickets", ticket_api.TicketViewSet, basename="api-service-ticket")
+router.register(
+    "service/ticket-categories",
+    category_api.TicketCategoryViewSet,
+    basename="api-service-ticket-category",
+)
 router.register("service/sla-policies", sla_api.SlaPolicyViewSet, basename="api-service-sla-policy")
 router.register(
     "service/calendars", calendar_api.BusinessCalendarViewSet, basename="api-service-calendar"
