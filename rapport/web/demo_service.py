@@ -10,7 +10,7 @@ from django.db import transaction
 
 from rapport.customers.models import AccountContact
 from rapport.identity.models import Team, User
-from rapport.service import services
+from rapport.service import mail, services
 from rapport.service.models import TicketCategory
 
 CATEGORIES = (
@@ -155,8 +155,15 @@ def generate_tickets(*, users: dict[str, User], count: int, rng: random.Random) 
                 services.ticket_message_add(
                     actor=agent, ticket=ticket, kind="note", body="先确认客户信息。"
                 )
+                # a customer who withdrew e-mail consent for service is phoned instead
+                refused = mail.reply_refusal(ticket) is not None
                 services.ticket_message_add(
-                    actor=agent, ticket=ticket, kind="reply", body=rng.choice(REPLIES)
+                    actor=agent,
+                    ticket=ticket,
+                    kind="note" if refused else "reply",
+                    body="已电话联系客户（客户不接收服务邮件）。"
+                    if refused
+                    else rng.choice(REPLIES),
                 )
             if final:
                 services.ticket_set_status(actor=agent, ticket=ticket, status=final)
