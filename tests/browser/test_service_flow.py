@@ -121,6 +121,11 @@ def test_an_e_mailed_problem_is_escalated_answered_resolved_and_rated(
     page.goto(f"/service/tickets/{ticket.pk}/")
     facts = page.get_by_test_id("ticket-sla").inner_text()
     assert ("标准" if language == "zh-hans" else "Standard") in facts
+    # the clocks count down live, in the page's language
+    countdown = page.locator("[data-sla-countdown]").first.inner_text()
+    assert countdown.startswith("(") and (
+        ("后" in countdown) if language == "zh-hans" else ("in " in countdown)
+    )
     screenshot(page, f"flow-new-ticket-{language}-{width}")
 
     # 3. time passes: the first response is due soon, then missed — the rule escalates
