@@ -307,11 +307,21 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["assignee", "status", "-id"], name="service_ticket_agent_idx"),
             models.Index(fields=["account", "-id"], name="service_ticket_account_idx"),
             models.Index(fields=["contact", "-id"], name="service_ticket_contact_idx"),
-            # the SLA sweep reads these in time order
-            models.Index(fields=["first_response_warn_at"], name="service_ticket_frw_idx"),
-            models.Index(fields=["first_response_due_at"], name="service_ticket_frd_idx"),
-            models.Index(fields=["resolution_warn_at"], name="service_ticket_rw_idx"),
-            models.Index(fields=["resolution_due_at"], name="service_ticket_rd_idx"),
+            # the SLA sweep reads these in time order, over open tickets only (the closed
+            # history keeps its due times: a full index walked all of it every minute)
+            *[
+                models.Index(
+                    fields=[field],
+                    name=f"service_ticket_{short}_open_idx",
+                    condition=models.Q(status__in=OPEN_STATUSES),
+                )
+                for field, short in (
+                    ("first_response_warn_at", "frw"),
+                    ("first_response_due_at", "frd"),
+                    ("resolution_warn_at", "rw"),
+                    ("resolution_due_at", "rd"),
+                )
+            ],
         ]
 
     def __str__(self) -> str:

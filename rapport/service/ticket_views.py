@@ -466,13 +466,15 @@ def ticket_board(request: HttpRequest) -> HttpResponse:
     can_hand_out = policy.has_grant(user, TICKET, Action.ASSIGN)
     for row in queues:
         row["can_hand_out"] = can_hand_out and row["team"] in assigning
+    # every open ticket is someone's or a queue's: the totals are the rows' sums
+    totals = {key: sum(row[key] for row in people + queues) for key in counts}
     return render(
         request,
         "service/tickets/ticket_board.html",
         {
             "people": people,
             "queues": queues,
-            "totals": tickets.aggregate(**counts),
+            "totals": totals,
             "availability": assignment.availability_of(user),
         },
     )

@@ -264,3 +264,18 @@ def test_the_board_counts_per_person_and_queue_in_a_fixed_number_of_queries(org,
         services.ticket_create(actor=admin, subject=f"更多{n}", assignee=agent, team=team)
     assert queries() == before
     assert Client().get(url).status_code == 302  # signed out: to the login page
+
+
+def test_on_postgresql_the_board_has_its_covering_index_and_the_sweep_open_only_indexes():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("covering and partial index definitions are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'service_ticket'"
+        )
+        indexes = dict(cursor.fetchall())
+    assert "INCLUDE" in indexes["service_ticket_board_idx"]
+    for short in ("frw", "frd", "rw", "rd"):
+        assert "WHERE" in indexes[f"service_ticket_{short}_open_idx"]
