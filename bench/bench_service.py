@@ -710,7 +710,9 @@ def orm_board(user: User) -> dict:
     )
     for row in queues:
         row["can_hand_out"] = row["team"] in assigning
-    return {"people": people, "queues": queues, "totals": tickets.aggregate(**counts)}
+    # as the view does since the 2M-ticket run: every open ticket is someone's or a queue's
+    totals = {key: sum(row[key] for row in people + queues) for key in counts}
+    return {"people": people, "queues": queues, "totals": totals}
 
 
 BOARD_COUNTS = """count(*) AS open,
@@ -770,8 +772,10 @@ def raw_board(manager: User) -> dict:
             [AutoAssign.OFF, *teams],
         )
         assigning = {row[0] for row in cursor.fetchall()}
-        cursor.execute(f"SELECT {BOARD_COUNTS} FROM service_ticket t WHERE {where}", params)
-        totals = cursor.fetchone()
+    totals = tuple(
+        sum(row[index] for row in people) + sum(row[index + 1] for row in queues)
+        for index in range(1, 6)
+    )
     return {
         "people": [(*row, names.get(row[0], ""), profiles.get(row[0], True)) for row in people],
         "queues": [(*row, row[0] in assigning) for row in queues],
