@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "rapport.audit",
     "rapport.customers",
     "rapport.service",
+    "rapport.sales",
     "rapport.automation",
     "rapport.dataops",
     "rapport.web",

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("rapport.audit.api_urls")),
     path("", include("rapport.customers.api_urls")),
     path("", include("rapport.service.api_urls")),
+    path("", include("rapport.sales.api_urls")),
     path("", include("rapport.automation.api_urls")),
     path("", include("rapport.dataops.api_urls")),
     path("", include("rapport.web.api_urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("rapport.customers.urls")),
     path("", include("rapport.service.urls")),
     path("", include("rapport.service.help_urls")),  # public help pages, no sign-in
+    path("", include("rapport.sales.urls")),
     path("", include("rapport.automation.urls")),
     path("", include("rapport.automation.approval_urls")),
     path("", include("rapport.dataops.urls")),

@@ -96,3 +96,101 @@ class ContactFactory(DjangoModelFactory):
     phones = factory.LazyFunction(lambda: ["+8613812345678"])
     emails = factory.Sequence(lambda n: [f"contact{n}@example.com"])
     search_document = factory.PostGeneration(_indexed)
+
+
+# --- sales (docs/sales-plan.md) -------------------------------------------------------------
+# Plain rows for tests that need a record to exist; tests of a service call the service.
+
+
+class PipelineFactory(DjangoModelFactory):
+    """A pipeline with four open stages and a won and a lost one (positions 1–6)."""
+
+    class Meta:
+        model = "sales.Pipeline"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"销售流程{n}")
+    name_en = factory.Sequence(lambda n: f"Pipeline {n}")
+
+    @factory.post_generation
+    def stages(obj, create, extracted, **kwargs):
+        from rapport.sales.models import Stage
+
+        if not create or extracted is False:
+            return
+        rows = extracted or [
+            ("初步接触", "Prospecting", 10, False, False),
+            ("需求确认", "Qualification", 30, False, False),
+            ("方案报价", "Proposal", 60, False, False),
+            ("商务谈判", "Negotiation", 80, False, False),
+            ("赢单", "Won", 100, True, False),
+            ("输单", "Lost", 0, False, True),
+        ]
+        for position, (name, name_en, probability, won, lost) in enumerate(rows, start=1):
+            Stage.objects.create(
+                pipeline=obj,
+                name=name,
+                name_en=name_en,
+                position=position,
+                probability=probability,
+                is_won=won,
+                is_lost=lost,
+            )
+
+
+class OpportunityFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.Opportunity"
+
+    name = factory.Sequence(lambda n: f"商机{n}")
+    owner = factory.SubFactory(UserFactory)
+    account = factory.SubFactory(AccountFactory, owner=factory.SelfAttribute("..owner"))
+    pipeline = factory.SubFactory(PipelineFactory)
+    stage = factory.LazyAttribute(lambda o: o.pipeline.stages.order_by("position").first())
+    amount = factory.Sequence(lambda n: 10000 + n)
+    probability = factory.LazyAttribute(lambda o: o.stage.probability)
+
+
+class TaxRateFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.TaxRate"
+        django_get_or_create = ("name",)
+
+    name = "增值税 13%"
+    name_en = "VAT 13%"
+    rate = 13
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.Product"
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"产品{n}")
+    name_en = factory.Sequence(lambda n: f"Product {n}")
+    list_price = 100
+    tax_rate = factory.SubFactory(TaxRateFactory)
+
+
+class WarehouseFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.Warehouse"
+
+    code = factory.Sequence(lambda n: f"wh{n}")
+    name = factory.Sequence(lambda n: f"仓库{n}")
+
+
+class LeadPoolFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.LeadPool"
+
+    name = factory.Sequence(lambda n: f"公海{n}")
+
+
+class LeadFactory(DjangoModelFactory):
+    class Meta:
+        model = "sales.Lead"
+
+    name = factory.Sequence(lambda n: f"线索联系人{n}")
+    company = factory.Sequence(lambda n: f"潜在客户{n}有限公司")
+    owner = factory.SubFactory(UserFactory)

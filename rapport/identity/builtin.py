@@ -28,6 +28,19 @@ COMPLAINT_CAUSE = "service.complaintcause"
 SERVICE_QUEUE = "service.queue"
 SURVEY = "service.survey"
 ARTICLE = "service.article"
+LEAD = "sales.lead"
+LEAD_POOL = "sales.leadpool"
+OPPORTUNITY = "sales.opportunity"
+PIPELINE = "sales.pipeline"
+PRODUCT = "sales.product"
+INVENTORY = "sales.inventory"
+QUOTE = "sales.quote"
+ORDER = "sales.order"
+CONTRACT = "sales.contract"
+INVOICE = "sales.invoice"
+SALES_TARGET = "sales.target"
+SALES_SETTINGS = "sales.settings"
+SALES_DEALS = (OPPORTUNITY, QUOTE, ORDER, CONTRACT)
 
 CUSTOMER_TYPES = (ACCOUNT, CONTACT)
 ALL_ACTIONS = ("view", "add", "change", "delete", "export", "import", "assign", "approve", "manage")
@@ -55,6 +68,26 @@ def _customer(actions: dict[str, str]) -> list[tuple[str, str, str]]:
         for object_type in CUSTOMER_TYPES
         for action, scope in actions.items()
     ]
+
+
+def _sales(object_types, actions: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The same actions and scopes on several sales record types."""
+    return [
+        (object_type, action, scope)
+        for object_type in object_types
+        for action, scope in actions.items()
+        if action in _SALES_ACTIONS[object_type]
+    ]
+
+
+_SALES_ACTIONS = {
+    LEAD: ("view", "add", "change", "delete", "assign", "import", "export"),
+    OPPORTUNITY: ("view", "add", "change", "delete", "assign", "export"),
+    QUOTE: ("view", "add", "change", "delete", "export"),
+    ORDER: ("view", "add", "change", "export"),
+    CONTRACT: ("view", "add", "change", "export"),
+    INVOICE: ("view", "add", "change", "export"),
+}
 
 
 def _interactions(actions: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -99,6 +132,13 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (COMPLAINT_CAUSE, "manage", "all"),
         (SERVICE_QUEUE, "manage", "all"),
         *[(ARTICLE, a, "all") for a in ("view", "add", "change", "approve", "manage")],
+        *_sales((LEAD, *SALES_DEALS, INVOICE), dict.fromkeys(ALL_ACTIONS, "all")),
+        *[(t, "manage", "all") for t in (LEAD_POOL, PIPELINE, PRODUCT, INVENTORY, SALES_SETTINGS)],
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (INVENTORY, "change", "all"),
+        (SALES_TARGET, "view", "all"),
+        (SALES_TARGET, "manage", "all"),
     ],
     "auditor": [
         *_customer({"view": "all"}),
@@ -112,6 +152,10 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (AUDIT_ALERT, "manage", "all"),
         (TICKET, "view", "all"),
         (ARTICLE, "view", "all"),
+        *_sales((LEAD, *SALES_DEALS, INVOICE), {"view": "all"}),
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (SALES_TARGET, "view", "all"),
     ],
     "sales_manager": [
         *_customer(
@@ -135,12 +179,34 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         ),
         (USER, "view", "department"),
         (ARTICLE, "view", "all"),  # published internal articles: answers for customers
+        # the department's leads, deals and their documents; pools, pipelines and targets
+        *_sales(
+            (LEAD, *SALES_DEALS),
+            dict.fromkeys(
+                ("view", "add", "change", "delete", "assign", "import", "export"), "department"
+            ),
+        ),
+        (INVOICE, "view", "department"),
+        (LEAD_POOL, "manage", "all"),
+        (PIPELINE, "manage", "all"),
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (SALES_TARGET, "view", "department"),
+        (SALES_TARGET, "manage", "all"),
     ],
     "sales_rep": [
         *_customer({"view": "own", "add": "own", "change": "own"}),
         *_interactions({"view": "own", "add": "own", "change": "own", "delete": "own"}),
         (USER, "view", "own"),
         (ARTICLE, "view", "all"),
+        # their own leads (and their team's pool: the pool is read through the pool's team),
+        # deals and documents; the catalogue and the stock to quote from
+        *_sales((LEAD, *SALES_DEALS), {"view": "own", "add": "own", "change": "own"}),
+        (QUOTE, "delete", "own"),
+        (INVOICE, "view", "own"),
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (SALES_TARGET, "view", "own"),
     ],
     "customer_manager": [
         *_customer(
@@ -150,6 +216,11 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
             {"view": "team", "add": "own", "change": "team", "delete": "own", "assign": "team"}
         ),
         (USER, "view", "team"),
+        *_sales(SALES_DEALS, {"view": "team", "add": "own", "change": "own"}),
+        (INVOICE, "view", "team"),
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (SALES_TARGET, "view", "team"),
     ],
     "service_agent": [
         *_customer({"view": "all"}),
@@ -191,6 +262,9 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         *_customer({"view": "all", "export": "all"}),
         *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
+        # marketing brings leads in: from events, campaigns and imports
+        *_sales((LEAD,), {"view": "all", "add": "all", "import": "all", "export": "all"}),
+        (PRODUCT, "view", "all"),
     ],
     "finance": [
         (ACCOUNT, "view", "all"),
@@ -198,6 +272,15 @@ BUILTIN_GRANTS: dict[str, list[tuple[str, str, str]]] = {
         (CONTACT, "view", "all"),
         *_interactions({"view": "own", "add": "own", "change": "own"}),
         (USER, "view", "own"),
+        # finance closes the loop: invoices, credit notes, payments; reads orders and
+        # contracts; ships confirmed orders' goods out of the warehouses
+        *_sales((INVOICE,), dict.fromkeys(("view", "add", "change", "export"), "all")),
+        *_sales((ORDER, CONTRACT), {"view": "all", "export": "all"}),
+        (ORDER, "change", "all"),
+        (PRODUCT, "view", "all"),
+        (INVENTORY, "view", "all"),
+        (INVENTORY, "change", "all"),
+        (SALES_TARGET, "view", "all"),
     ],
 }
 

@@ -1,0 +1,54 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "rapport.sales"
+    label = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        from rapport.identity import policy
+
+        policy.register(
+            "sales.lead",
+            label=_("leads"),
+            actions=["view", "add", "change", "delete", "assign", "import", "export"],
+            fields=["phone", "email"],
+            conditions=["source", "status", "province", "industry"],
+        )
+        policy.register("sales.leadpool", label=_("lead pools and assignment"), actions=["manage"])
+        policy.register(
+            "sales.opportunity",
+            label=_("opportunities"),
+            actions=["view", "add", "change", "delete", "assign", "export"],
+            conditions=["status", "forecast_category"],
+        )
+        policy.register("sales.pipeline", label=_("pipelines and stages"), actions=["manage"])
+        policy.register(
+            "sales.product", label=_("products and price lists"), actions=["view", "manage"]
+        )
+        policy.register(
+            "sales.inventory", label=_("warehouses and stock"), actions=["view", "change", "manage"]
+        )
+        policy.register(
+            "sales.quote",
+            label=_("quotes"),
+            actions=["view", "add", "change", "delete", "export"],
+        )
+        policy.register(
+            "sales.order",
+            label=_("orders"),
+            actions=["view", "add", "change", "export"],
+            conditions=["status"],
+        )
+        policy.register(
+            "sales.contract", label=_("contracts"), actions=["view", "add", "change", "export"]
+        )
+        policy.register(
+            "sales.invoice",
+            label=_("invoices and payments"),
+            actions=["view", "add", "change", "export"],
+        )
+        policy.register("sales.target", label=_("sales targets"), actions=["view", "manage"])
+        policy.register("sales.settings", label=_("sales settings"), actions=["manage"])

@@ -1,0 +1,7 @@
+"""API routes of the sales app: leads (see docs/sales-plan.md)."""
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter(use_regex_path=False)
+
+urlpatterns = [*router.urls]
