@@ -114,3 +114,40 @@ def test_concurrent_documents_never_share_a_number():
     for thread in threads:
         thread.join()
     assert sorted(numbers) == [f"HT2026-{n:06d}" for n in range(1, 41)]
+
+
+@pytest.mark.django_db
+def test_lines_are_checked_and_each_problem_names_its_line_and_field():
+    from django.core.exceptions import ValidationError
+
+    from rapport.sales.lines import clean_lines
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(list_price=D("250.00"))
+    good = clean_lines([{"product": str(product.pk), "quantity": "2"}])
+    assert good[0].unit_price == D("250.00")
+    assert good[0].tax_percent == D("13")  # the product's VAT rate
+    assert good[0].description == product.display_name
+    with pytest.raises(ValidationError) as refused:
+        clean_lines(
+            [
+                {"product": product.pk, "quantity": "2"},
+                {"description": "安装服务", "quantity": "-1", "unit_price": "100"},
+                {
+                    "description": "折扣",
+                    "quantity": "1",
+                    "unit_price": "5",
+                    "discount_percent": "120",
+                },
+                {"product": "999999", "quantity": "1"},
+            ]
+        )
+    assert set(refused.value.message_dict) == {
+        "lines.1.quantity",
+        "lines.2.discount_percent",
+        "lines.3.product",
+    }
+    assert refused.value.error_dict["lines.2.discount_percent"][0].code == "out_of_range"
+    with pytest.raises(ValidationError) as empty:
+        clean_lines([])
+    assert "lines" in empty.value.message_dict
