@@ -115,7 +115,7 @@ def clean_lines(
                 )
             }
         )
-    wanted_ids = {raw.get("product") for raw in raw_lines if isinstance(raw.get("product"), int)}
+    wanted_ids = {_product_id(raw.get("product")) for raw in raw_lines} - {None}
     known = dict(products or {})
     missing = wanted_ids - set(known)
     if missing:
