@@ -52,3 +52,12 @@ class SalesConfig(AppConfig):
         )
         policy.register("sales.target", label=_("sales targets"), actions=["view", "manage"])
         policy.register("sales.settings", label=_("sales settings"), actions=["manage"])
+        from django.db.models.signals import post_migrate
+
+        from .services import pipeline as pipeline_services
+
+        # the default pipeline (新业务 / New business) and the usual lost reasons
+        post_migrate.connect(pipeline_services.ensure_default_pipeline, sender=self)
+        from . import catalogue_ready
+
+        catalogue_ready.ready(self)  # catalogue and inventory: defaults, notifications, search
