@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.models import TimeStampedModel
+from rapport.identity.querysets import RestrictedManager
 
 from .common import currency_field, money_field
 
@@ -29,6 +30,10 @@ class Target(TimeStampedModel):
     """What one person, team or department should reach in a month, quarter or year."""
 
     security_type = "sales.target"
+    # Visibility keys on the person (own / team / department scope) and the team; a
+    # department's own targets are added by `rapport.sales.forecast.targets_for`.
+    scope_owner_field = "user"
+    scope_team_field = "team"
 
     period = models.CharField(
         _("period"), max_length=10, choices=TargetPeriod, default=TargetPeriod.MONTH
@@ -72,6 +77,8 @@ class Target(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+
+    objects = RestrictedManager()
 
     class Meta:
         verbose_name = _("target")
