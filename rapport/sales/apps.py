@@ -61,6 +61,3 @@ class SalesConfig(AppConfig):
         from . import catalogue_ready
 
         catalogue_ready.ready(self)  # catalogue and inventory: defaults, notifications, search
-        from . import catalogue_ready
-
-        catalogue_ready.ready(self)  # catalogue and inventory: defaults, notifications, search
