@@ -46,3 +46,4 @@ class AutomationConfig(AppConfig):
             events.subscribe(topic, engine.on_record_event, keyed=True)
         post_migrate.connect(_ensure_system_actor, sender=self)
         from . import approvals  # noqa: F401  (registers start_approval, the record lock, messages)
+        __import__("rapport.automation.sales_quotes", fromlist=["_"]).register()  # sales quotes

@@ -61,3 +61,6 @@ class SalesConfig(AppConfig):
         from . import catalogue_ready
 
         catalogue_ready.ready(self)  # catalogue and inventory: defaults, notifications, search
+        from . import quote_ready
+
+        quote_ready.ready(self)  # quotes: filters, approval outcome, search, 360 card, expiry
