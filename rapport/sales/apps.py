@@ -52,6 +52,7 @@ class SalesConfig(AppConfig):
         )
         policy.register("sales.target", label=_("sales targets"), actions=["view", "manage"])
         policy.register("sales.settings", label=_("sales settings"), actions=["manage"])
+        self._ready_leads()
         from django.db.models.signals import post_migrate
 
         from .services import pipeline as pipeline_services
@@ -64,3 +65,14 @@ class SalesConfig(AppConfig):
         from . import quote_ready
 
         quote_ready.ready(self)  # quotes: filters, approval outcome, search, 360 card, expiry
+
+    def _ready_leads(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from . import lead_filtering, lead_intake, lead_notifications, lead_search, lead_tasks
+
+        lead_filtering.register()  # lead fields for assignment and automation conditions
+        lead_notifications.register()
+        lead_search.register()
+        post_migrate.connect(lead_intake.ensure, sender=self)
+        post_migrate.connect(lead_tasks.schedule, sender=self)
