@@ -497,3 +497,323 @@ def ensure_default_warehouse(sender=None, using: str = "default", **kwargs) -> b
         code="main", name="主仓库", name_en="Main warehouse", is_default=True
     )
     return True
+
+
+def _clean_warehouse(warehouse: Warehouse | None, values: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, Any] = {}
+
+    def fail(field: str, message: str, code: str) -> None:
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
+
+    if "code" in values:
+        code = str(values["code"] or "").strip().lower()
+        if not code:
+            fail("code", _("Enter a code."), "required")
+        elif len(code) > 30 or not all(c.isascii() and (c.isalnum() or c in "-_") for c in code):
+            fail("code", _("Use at most 30 letters, digits, - and _."), "invalid")
+        elif (
+            Warehouse.objects.filter(code__iexact=code)
+            .exclude(pk=warehouse.pk if warehouse else None)
+            .exists()
+        ):
+            fail("code", _("There is already a warehouse with this code."), "duplicate")
+        cleaned["code"] = code
+    for name, limit in (("name", 100), ("name_en", 100), ("address", 300)):
+        if name in values:
+            text = " ".join(str(values[name] or "").split())
+            if name == "name" and not text:
+                fail(name, _("Enter a name."), "required")
+            elif len(text) > limit:
+                fail(name, _("At most %(n)d characters.") % {"n": limit}, "max_length")
+            cleaned[name] = text
+    for flag in ("is_default", "is_active"):
+        if flag in values:
+            cleaned[flag] = bool(values[flag])
+    is_default = cleaned.get("is_default", warehouse.is_default if warehouse else False)
+    is_active = cleaned.get("is_active", warehouse.is_active if warehouse else True)
+    if is_default and not is_active:
+        fail("is_active", _("The default warehouse must be active."), "default_required")
+    if warehouse is not None and warehouse.is_default and cleaned.get("is_default") is False:
+        fail(
+            "is_default",
+            _("Make another warehouse the default first: one warehouse is the default."),
+            "default_required",
+        )
+    if (
+        warehouse is not None
+        and cleaned.get("is_active") is False
+        and warehouse.is_active
+        and (
+            StockLevel.objects.filter(warehouse=warehouse)
+            .filter(~Q(on_hand=0) | ~Q(reserved=0))
+            .exists()
+        )
+    ):
+        fail(
+            "is_active",
+            _("The warehouse still holds stock; transfer it out first."),
+            "has_stock",
+        )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _take_default_warehouse(actor: User, warehouse: Warehouse) -> None:
+    for other in (
+        Warehouse.objects.select_for_update().filter(is_default=True).exclude(pk=warehouse.pk)
+    ):
+        other.is_default = False
+        other.save(update_fields=["is_default", "updated_at"])
+        trail.record(
+            actor=actor, action="update", target=other, changes={"is_default": [True, False]}
+        )
+
+
+def warehouse_create(
+    *,
+    actor: User,
+    code: str,
+    name: str,
+    name_en: str = "",
+    address: str = "",
+    is_default: bool = False,
+) -> Warehouse:
+    """A warehouse; made the default, it takes over from the previous default."""
+    require_manage(actor)
+    cleaned = _clean_warehouse(
+        None,
+        {"code": code, "name": name, "name_en": name_en, "address": address, "is_default": False},
+    )
+    with transaction.atomic():
+        warehouse = Warehouse.objects.create(**cleaned)
+        if is_default:
+            _take_default_warehouse(actor, warehouse)
+            warehouse.is_default = True
+            warehouse.save(update_fields=["is_default", "updated_at"])
+        trail.record(
+            actor=actor,
+            action="create",
+            target=warehouse,
+            changes=trail.diff({}, trail.snapshot(warehouse, WAREHOUSE_FIELDS)),
+        )
+    return warehouse
+
+
+def warehouse_update(
+    *,
+    actor: User,
+    warehouse: Warehouse,
+    code: str = _UNCHANGED,
+    name: str = _UNCHANGED,
+    name_en: str = _UNCHANGED,
+    address: str = _UNCHANGED,
+    is_default: bool = _UNCHANGED,
+    is_active: bool = _UNCHANGED,
+) -> Warehouse:
+    """Rename, make the default (one at a time), retire (only when it holds no stock)."""
+    require_manage(actor)
+    given = {
+        key: value
+        for key, value in {
+            "code": code,
+            "name": name,
+            "name_en": name_en,
+            "address": address,
+            "is_default": is_default,
+            "is_active": is_active,
+        }.items()
+        if value is not _UNCHANGED
+    }
+    with transaction.atomic():
+        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        cleaned = _clean_warehouse(warehouse, given)
+        before = trail.snapshot(warehouse, WAREHOUSE_FIELDS)
+        if cleaned.get("is_default") and not warehouse.is_default:
+            _take_default_warehouse(actor, warehouse)
+        for key, value in cleaned.items():
+            setattr(warehouse, key, value)
+        changes = trail.diff(before, trail.snapshot(warehouse, WAREHOUSE_FIELDS))
+        if changes:
+            warehouse.save()
+            trail.record(actor=actor, action="update", target=warehouse, changes=changes)
+    return warehouse
+
+
+# --- receipts, stock counts, transfers --------------------------------------------------------
+
+
+def _stock_product(product: Any, errors: dict[str, list[ValidationError]]) -> Product | None:
+    if not isinstance(product, Product):
+        errors.setdefault("product", []).append(
+            ValidationError(_("Choose a product from the catalogue."), code="invalid")
+        )
+        return None
+    if not product.track_inventory:
+        errors.setdefault("product", []).append(
+            ValidationError(
+                _("%(product)s does not track stock.") % {"product": product.sku},
+                code="untracked",
+            )
+        )
+        return None
+    return product
+
+
+def _stock_warehouse(
+    warehouse: Any, field: str, errors: dict[str, list[ValidationError]]
+) -> Warehouse | None:
+    if not isinstance(warehouse, Warehouse) or not warehouse.is_active:
+        errors.setdefault(field, []).append(
+            ValidationError(_("Choose an active warehouse."), code="invalid")
+        )
+        return None
+    return warehouse
+
+
+def _note(value: Any, *, required: bool, errors: dict[str, list[ValidationError]]) -> str:
+    note = " ".join(str(value or "").split())
+    if required and not note:
+        errors.setdefault("note", []).append(
+            ValidationError(_("Say why the stock changes."), code="required")
+        )
+    elif len(note) > 300:
+        errors.setdefault("note", []).append(
+            ValidationError(_("At most %(n)d characters.") % {"n": 300}, code="max_length")
+        )
+    return note
+
+
+def _record_movements(actor: User, action: str, movements: list[StockMovement]) -> None:
+    StockMovement.objects.bulk_create(movements)
+    for movement in movements:
+        trail.record(
+            actor=actor,
+            action=action,
+            target=movement,
+            changes={
+                "quantity": [None, str(movement.quantity)],
+                "on_hand_after": [None, str(movement.on_hand_after)],
+            },
+            extra={"warehouse": movement.warehouse_id, "product": movement.product_id},
+        )
+
+
+def stock_receive(
+    *, actor: User, warehouse: Warehouse, product: Product, quantity, note: str = ""
+) -> StockMovement:
+    """Goods received into `warehouse`: on hand rises by `quantity` (> 0)."""
+    require_change(actor)
+    errors: dict[str, list[ValidationError]] = {}
+    warehouse = _stock_warehouse(warehouse, "warehouse", errors)
+    product = _stock_product(product, errors)
+    amount = clean_quantity(quantity, name="quantity", errors=errors)
+    note = _note(note, required=False, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        level = _locked_levels([(warehouse.pk, product.pk)])[(warehouse.pk, product.pk)]
+        level.on_hand += amount
+        movement = _movement(
+            level, kind=MovementKind.RECEIPT, quantity=amount, actor=actor, note=note
+        )
+        _save_levels([level])
+        _record_movements(actor, "stock.receive", [movement])
+    return movement
+
+
+def stock_adjust(
+    *, actor: User, warehouse: Warehouse, product: Product, counted, note: str
+) -> StockMovement | None:
+    """A stock count: on hand becomes `counted` (≥ 0), with a movement of the difference and
+    its reason (required). Refused below what confirmed orders hold, unless the product
+    may be back-ordered. Returns None when the count matches the stock."""
+    require_change(actor)
+    errors: dict[str, list[ValidationError]] = {}
+    warehouse = _stock_warehouse(warehouse, "warehouse", errors)
+    product = _stock_product(product, errors)
+    amount = clean_quantity(counted, name="counted", errors=errors, allow_zero=True)
+    note = _note(note, required=True, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        level = _locked_levels([(warehouse.pk, product.pk)])[(warehouse.pk, product.pk)]
+        if amount < level.reserved and not _backorder_allowed(product):
+            raise ValidationError(
+                {
+                    "counted": ValidationError(
+                        _(
+                            "Confirmed orders hold %(reserved)s of it here; the count cannot "
+                            "be lower."
+                        )
+                        % {"reserved": quantity_text(level.reserved)},
+                        code="below_reserved",
+                    )
+                }
+            )
+        difference = amount - level.on_hand
+        if difference == 0:
+            return None
+        level.on_hand = amount
+        movement = _movement(
+            level, kind=MovementKind.ADJUSTMENT, quantity=difference, actor=actor, note=note
+        )
+        _save_levels([level])
+        _record_movements(actor, "stock.adjust", [movement])
+    return movement
+
+
+def stock_transfer(
+    *,
+    actor: User,
+    product: Product,
+    source: Warehouse,
+    destination: Warehouse,
+    quantity,
+    note: str = "",
+) -> tuple[StockMovement, StockMovement]:
+    """Move `quantity` of `product` from `source` to `destination`: a TRANSFER_OUT and a
+    TRANSFER_IN movement in one transaction. Only what is available at the source (on hand
+    less reserved) may leave, whatever back-orders allow."""
+    require_change(actor)
+    errors: dict[str, list[ValidationError]] = {}
+    source = _stock_warehouse(source, "source", errors)
+    destination = _stock_warehouse(destination, "destination", errors)
+    product = _stock_product(product, errors)
+    amount = clean_quantity(quantity, name="quantity", errors=errors)
+    note = _note(note, required=False, errors=errors)
+    if source is not None and destination is not None and source.pk == destination.pk:
+        errors.setdefault("destination", []).append(
+            ValidationError(_("Choose another warehouse than the source."), code="same")
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        levels = _locked_levels([(source.pk, product.pk), (destination.pk, product.pk)])
+        out, into = levels[(source.pk, product.pk)], levels[(destination.pk, product.pk)]
+        available = out.on_hand - out.reserved
+        if available < amount:
+            raise ValidationError(
+                {
+                    "quantity": ValidationError(
+                        _("Only %(available)s available in %(warehouse)s.")
+                        % {
+                            "available": quantity_text(max(available, ZERO)),
+                            "warehouse": source.display_name,
+                        },
+                        code="insufficient_stock",
+                    )
+                }
+            )
+        out.on_hand -= amount
+        into.on_hand += amount
+        leaving = _movement(
+            out, kind=MovementKind.TRANSFER_OUT, quantity=-amount, actor=actor, note=note
+        )
+        arriving = _movement(
+            into, kind=MovementKind.TRANSFER_IN, quantity=amount, actor=actor, note=note
+        )
+        _save_levels([out, into])
+        _record_movements(actor, "stock.transfer", [leaving, arriving])
+    return leaving, arriving
