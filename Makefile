@@ -23,6 +23,7 @@ rapport/web/static/vendor/.stamp: node_modules/.package-lock.json
 	cp node_modules/@tabler/core/dist/js/tabler.min.js rapport/web/static/vendor/tabler/js/
 	cp node_modules/htmx.org/dist/htmx.min.js rapport/web/static/vendor/htmx/
 	mkdir -p rapport/web/static/vendor/echarts && cp node_modules/echarts/dist/echarts.min.js rapport/web/static/vendor/echarts/
+	mkdir -p rapport/web/static/vendor/sortablejs && cp node_modules/sortablejs/Sortable.min.js rapport/web/static/vendor/sortablejs/
 	touch $@
 
 assets: rapport/web/static/vendor/.stamp
