@@ -53,18 +53,18 @@ class SalesConfig(AppConfig):
         policy.register("sales.target", label=_("sales targets"), actions=["view", "manage"])
         policy.register("sales.settings", label=_("sales settings"), actions=["manage"])
         self._ready_leads()
-        from django.db.models.signals import post_migrate
+        from . import pipeline_ready
 
-        from .services import pipeline as pipeline_services
-
-        # the default pipeline (新业务 / New business) and the usual lost reasons
-        post_migrate.connect(pipeline_services.ensure_default_pipeline, sender=self)
+        pipeline_ready.ready(self)  # pipelines: default pipeline, 360 card, search, filters
         from . import catalogue_ready
 
         catalogue_ready.ready(self)  # catalogue and inventory: defaults, notifications, search
         from . import quote_ready
 
         quote_ready.ready(self)  # quotes: filters, approval outcome, search, 360 card, expiry
+        from . import order_ready
+
+        order_ready.ready(self)  # orders, invoices, contracts: 360 cards, search, renewals
 
     def _ready_leads(self) -> None:
         from django.db.models.signals import post_migrate
