@@ -47,3 +47,5 @@ class AutomationConfig(AppConfig):
         post_migrate.connect(_ensure_system_actor, sender=self)
         from . import approvals  # noqa: F401  (registers start_approval, the record lock, messages)
         __import__("rapport.automation.sales_quotes", fromlist=["_"]).register()  # sales quotes
+        __import__("rapport.automation.sales_leads", fromlist=["_"]).register()  # sales leads
+        __import__("rapport.automation.sales", fromlist=["_"]).register()  # opportunities
