@@ -421,8 +421,11 @@ def quote_create(
 def _clean_lines(
     lines: Any, quote_values: dict[str, Any], errors: dict[str, list]
 ) -> list[sales_lines.CleanLine]:
+    # a line's default description is the product's name in the quote's language
+    language = quote_values.get("language")
     try:
-        return sales_lines.clean_lines(_raw_lines(lines), price_of=price_of_for(quote_values))
+        with translation.override(language if language in LANGUAGES else None):
+            return sales_lines.clean_lines(_raw_lines(lines), price_of=price_of_for(quote_values))
     except ValidationError as error:
         for name, problems in error.error_dict.items():
             errors.setdefault(name, []).extend(problems)
@@ -458,7 +461,9 @@ def quote_update(*, actor: User, quote: Quote, **changes: Any) -> Quote:
             name: getattr(quote, name)
             for name in ("account", "contact", "opportunity", "price_list", "currency")
         }
-        merged.update(issue_date=quote.issue_date, valid_until=quote.valid_until)
+        merged.update(
+            issue_date=quote.issue_date, valid_until=quote.valid_until, language=quote.language
+        )
         merged.update(cleaned)
         _check_together(merged, errors)
         new_lines = None
