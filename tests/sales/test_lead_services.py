@@ -448,3 +448,20 @@ def test_pool_admin_one_default(org):
     with pytest.raises(PermissionDenied):
         services.pool_create(actor=org["rep_sh"], name="三号")
     assert UserFactory  # noqa: B018
+
+
+def test_demo_leads_in_every_state(org):
+    import random
+
+    from rapport.sales.lead_intake import LEAD_SYSTEM
+    from rapport.web.demo_sales_leads import generate_leads
+
+    LEAD_SYSTEM.ensure()
+    users = {"admin": org["admin"], "sales_rep": org["rep_sh"], "sales_rep_south": org["rep_south"]}
+    made = generate_leads(users=users, count=60, rng=random.Random(7))
+    assert made == 60 and Lead.objects.count() == 60
+    statuses = set(Lead.objects.values_list("status", flat=True))
+    assert {"new", "working", "qualified", "disqualified"} <= statuses
+    assert Lead.objects.filter(owner__isnull=True).exists()
+    assert LeadPool.objects.get(is_default=True).name_en == "Open pool"
+    assert generate_leads(users=users, count=5, rng=random.Random(1)) == 0  # once
