@@ -72,6 +72,8 @@ def lead_form(request: HttpRequest) -> HttpResponse:
                 {"values": values, "limited": True},
                 status=429,
             )
+        if not values["name"].strip():
+            errors["name"] = [_("Enter the lead's name.")]
         if not request.POST.get("consent"):
             errors["consent"] = [_("Please agree so that we may contact you.")]
         if not values["phone"].strip() and not values["email"].strip():
