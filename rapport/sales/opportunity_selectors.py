@@ -92,15 +92,8 @@ def board(
     columns = {stage.pk: Column(stage=stage) for stage in open_stages}
     base = board_filter(visible(user).filter(status=OpportunityStatus.OPEN), owner=owner, q=q)
     if columns:
-        totals = (
-            base.filter(pipeline=pipeline, stage__in=list(columns))
-            .values("stage")
-            .annotate(count=Count("id"), amount=Sum("amount"))
-            .order_by()
-        )
-        for row in totals:
-            column = columns[row["stage"]]
-            column.count, column.amount = row["count"], row["amount"] or ZERO
+        for stage_id, (count, amount) in _totals(base, pipeline, list(columns)).items():
+            columns[stage_id].count, columns[stage_id].amount = count, amount
         wanted = [pk for pk, column in columns.items() if column.count]
         if wanted:
             branches = [
@@ -121,6 +114,31 @@ def board(
         columns=[columns[stage.pk] for stage in open_stages],
         closing=[stage for stage in stages if stage.is_closed],
     )
+
+
+def _totals(base: QuerySet, pipeline: Pipeline, stage_ids: list[int]) -> dict:
+    rows = (
+        base.filter(pipeline=pipeline, stage__in=stage_ids)
+        .values("stage")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by()
+    )
+    return {row["stage"]: (row["count"], row["amount"] or ZERO) for row in rows}
+
+
+def column_totals(
+    user: User, pipeline: Pipeline, *, owner: int | None = None, q: str = ""
+) -> dict[int, tuple[int, Decimal]]:
+    """{stage id: (count, amount)} of the board's open columns (one grouped query), to
+    refresh the column heads after a drop."""
+    stage_ids = list(
+        pipeline.stages.filter(is_active=True, is_won=False, is_lost=False).values_list(
+            "pk", flat=True
+        )
+    )
+    base = board_filter(visible(user).filter(status=OpportunityStatus.OPEN), owner=owner, q=q)
+    totals = _totals(base, pipeline, stage_ids)
+    return {pk: totals.get(pk, (0, ZERO)) for pk in stage_ids}
 
 
 def _union_ids(branches: list[QuerySet]) -> list[int]:
