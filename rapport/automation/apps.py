@@ -49,4 +49,3 @@ class AutomationConfig(AppConfig):
         __import__("rapport.automation.sales_quotes", fromlist=["_"]).register()  # sales quotes
         __import__("rapport.automation.sales_leads", fromlist=["_"]).register()  # sales leads
         __import__("rapport.automation.sales", fromlist=["_"]).register()  # opportunities
-        __import__("rapport.automation.sales", fromlist=["_"]).register()  # opportunities
