@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -279,9 +279,12 @@ def quote_line_row(request: HttpRequest) -> HttpResponse:
                 quantity = Decimal(values["quantity"])
             except ArithmeticError:
                 quantity = Decimal(1)
+            language = request.GET.get("language")
+            with translation.override(language if language in quote_services.LANGUAGES else None):
+                description = product.display_name if language else None
             values.update(
                 product=str(product.pk),
-                description=product.display_name,
+                description=description or product.display_name,
                 unit_price=str(price_of(product, quantity) if quantity > 0 else product.list_price),
                 tax_percent=str(product.tax_rate.rate.normalize()) if product.tax_rate_id else "0",
                 discount_percent=request.GET.get("line-discount_percent") or "0",

@@ -35,7 +35,10 @@ def pdf_text(content: bytes, tmp_path) -> str:
     path = tmp_path / "quote.pdf"
     path.write_bytes(content)
     return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+        ["/usr/bin/pdftotext", "-layout", str(path), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEvent
 from rapport.automation import approvals
-from rapport.automation.models import ApprovalProcess, ApprovalRequest, ApprovalState
+from rapport.automation.models import ApprovalProcess, ApprovalRequest
 from rapport.automation.sales_quotes import PROCESS_NAME_EN, TYPE, install_default_process
 from rapport.core.errors import PermissionDenied
 from rapport.customers import services as customer_services
