@@ -1,7 +1,20 @@
-"""API routes of the sales app: catalogues (see docs/sales-plan.md)."""
+"""API routes of the sales app: the catalogue (see docs/sales-plan.md)."""
 
 from rest_framework.routers import SimpleRouter
 
+from . import catalogue_api
+
 router = SimpleRouter(use_regex_path=False)
+router.register("sales/products", catalogue_api.ProductViewSet, basename="api-sales-product")
+router.register(
+    "sales/product-categories",
+    catalogue_api.ProductCategoryViewSet,
+    basename="api-sales-product-category",
+)
+router.register("sales/tax-rates", catalogue_api.TaxRateViewSet, basename="api-sales-tax-rate")
+router.register(
+    "sales/price-lists", catalogue_api.PriceListViewSet, basename="api-sales-price-list"
+)
+router.register("sales/price", catalogue_api.PriceLookupViewSet, basename="api-sales-price")
 
 urlpatterns = [*router.urls]

@@ -9,9 +9,10 @@ from django.apps import AppConfig
 def ready(app_config: AppConfig) -> None:
     from django.db.models.signals import post_migrate
 
-    from . import inventory_notifications
+    from . import catalogue_search, inventory_notifications
     from .services import catalogue, inventory
 
     inventory_notifications.register()
+    catalogue_search.register()
     post_migrate.connect(catalogue.ensure_default_tax_rates, sender=app_config)
     post_migrate.connect(inventory.ensure_default_warehouse, sender=app_config)
