@@ -210,8 +210,12 @@ class LeadDuplicateOutputSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-def _search(leads, text: str):
-    """Name or company containing the text; a phone or e-mail exactly (blind index)."""
+def _search(leads, text: str, user=None):
+    """The search index (name, company, title and place, in Chinese or pinyin; phone and
+    e-mail exactly through the blind index), or the name or company containing the text, a
+    phone or e-mail on the lead's own blind index, or its number."""
+    from rapport.core import search
+
     text = normalize.text(text)
     if not text:
         return leads
@@ -228,7 +232,7 @@ def _search(leads, text: str):
             condition |= Q(**{f"{kind}_blind": identifier_blind(kind, value)})
     if text.lstrip("#").isdigit():
         condition |= Q(pk=int(text.lstrip("#")))
-    return leads.filter(condition)
+    return search.filter_queryset(leads, text, also=condition, user=user)
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -250,7 +254,7 @@ class LeadFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def search(self, queryset, name, value):
-        return _search(queryset, value)
+        return _search(queryset, value, user=self.request.user)
 
     def only_open(self, queryset, name, value):
         if value is None:

@@ -96,7 +96,7 @@ def _filtered(request: HttpRequest, user: User, view: str):
         chosen["owner"] = owner
     text = (request.GET.get("q") or "").strip()
     if text:
-        leads = _search(leads, text)
+        leads = _search(leads, text, user)
     return leads, chosen, text
 
 
@@ -138,7 +138,7 @@ def lead_pool(request: HttpRequest) -> HttpResponse:
         leads = leads.filter(pool_id=int(pool_id))
     text = (request.GET.get("q") or "").strip()
     if text:
-        leads = _search(leads, text)
+        leads = _search(leads, text, user)
     page = cursor_page(request, leads, ordering=["-id"], page_size=PAGE_SIZE)
     held = holdings(user)
     return render(

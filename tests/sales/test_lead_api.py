@@ -159,3 +159,26 @@ def test_pools_and_rules_need_the_manage_grant(org, pool):
     )
     assert created_lead.json()["owner"]["id"] == org["rep_south"].pk
     assert admin.delete(f"/api/v1/sales/lead-rules/{rule.json()['id']}/").status_code == 204
+
+
+def test_leads_are_found_by_pinyin_and_in_global_search(
+    org, pool, django_capture_on_commit_callbacks
+):
+    from rapport.core import search
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = services.lead_create(
+            actor=org["rep_sh"],
+            owner=org["rep_sh"],
+            name="黄海",
+            company="中国银行",
+            phone="13812345678",
+        )
+    client = client_for(org["rep_sh"])
+    for q in ("zhongguo", "zgyh", "中國銀行"):
+        rows = client.get("/api/v1/sales/leads/", {"q": q}).json()["results"]
+        assert [row["id"] for row in rows] == [lead.pk], q
+    results = search.search(org["rep_sh"], "13812345678", types=["sales.lead"])
+    assert [hit.id for group in results.groups for hit in group.hits] == [lead.pk]
+    hidden = search.search(org["rep_south"], "zhongguo", types=["sales.lead"])
+    assert not any(group.hits for group in hidden.groups)
