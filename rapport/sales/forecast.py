@@ -144,7 +144,8 @@ class Visibility:
 
 def visibility(viewer: User, action: str = Action.VIEW) -> Visibility:
     """Whose targets and figures `viewer` may see (`view`) or set (`manage`): their widest
-    grant on sales targets. No grant: nobody."""
+    grant on sales targets. No grant: nobody. A team or department scope also covers the
+    teams the viewer leads or belongs to (a team lead sees their team's total)."""
     scope = policy.best_scope(viewer, TARGET, action)
     if scope is None:
         return Visibility(False, frozenset(), frozenset(), frozenset())
@@ -170,8 +171,11 @@ def visibility(viewer: User, action: str = Action.VIEW) -> Visibility:
         users |= set(
             User.objects.filter(department__path__startswith=path).values_list("pk", flat=True)
         )
+        # the department's teams, and the teams they lead or belong to wherever those sit
         teams = set(
-            Team.objects.filter(department__path__startswith=path).values_list("pk", flat=True)
+            Team.objects.filter(
+                Q(department__path__startswith=path) | Q(members=viewer) | Q(lead=viewer)
+            ).values_list("pk", flat=True)
         )
     return Visibility(False, frozenset(users), frozenset(teams), frozenset(departments))
 
