@@ -154,3 +154,21 @@ def test_an_import_is_all_or_nothing_each_problem_named_by_row_and_field(org):
     stored = target_services.targets_import(actor=org["admin"], rows=good)
     assert len(stored) == 2
     assert Target.objects.get(department=org["departments"]["east"]).amount == Decimal("900000")
+
+
+def test_demo_targets_cover_reps_teams_and_departments_for_three_periods(org):
+    import random
+
+    from rapport.sales import forecast
+    from rapport.web.demo_sales_targets import generate_targets
+
+    made = generate_targets(users={"admin": org["admin"]}, rng=random.Random(7))
+    assert made == Target.objects.count() > 0
+    periods = set(Target.objects.values_list("period", "period_start"))
+    assert len(periods) == 3 and tuple({p for p, _s in periods} - {"month"}) == ("quarter",)
+    assert all(forecast.period_start_of(p, s) == s for p, s in periods)
+    rep = org["rep_sh"]
+    assert Target.objects.filter(user=rep, metric="won_count").count() == 3
+    assert Target.objects.filter(team__isnull=False).exists()
+    assert Target.objects.filter(department=rep.department, metric="payments").count() == 3
+    assert generate_targets(users={"admin": org["admin"]}, rng=random.Random(7)) == 0
