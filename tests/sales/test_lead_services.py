@@ -465,3 +465,22 @@ def test_demo_leads_in_every_state(org):
     assert Lead.objects.filter(owner__isnull=True).exists()
     assert LeadPool.objects.get(is_default=True).name_en == "Open pool"
     assert generate_leads(users=users, count=5, rng=random.Random(1)) == 0  # once
+
+
+def test_return_stale_runs_daily_on_beat(org, pool):
+    from django_celery_beat.models import PeriodicTask
+
+    from rapport.sales import lead_tasks
+    from rapport.sales.lead_intake import LEAD_SYSTEM
+
+    task = PeriodicTask.objects.get(name=lead_tasks.RETURN_STALE)
+    assert task.task == "sales.leads_return_stale" and task.crontab.hour == "2"
+    lead_tasks.schedule()  # again after a migrate: still one entry
+    assert PeriodicTask.objects.filter(name=lead_tasks.RETURN_STALE).count() == 1
+    LEAD_SYSTEM.ensure()
+    pool.return_after_days = 3
+    pool.save()
+    lead = _create(org["rep_sh"], owner=org["rep_sh"])
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - dt.timedelta(days=5))
+    assert lead_tasks.leads_return_stale.apply().get() == 1
+    assert Lead.objects.get(pk=lead.pk).owner is None
