@@ -115,7 +115,7 @@ class QuoteDetailSerializer(QuoteOutputSerializer):
     )
 
 
-class LineInputSerializer(StrictInputSerializer):
+class QuoteLineInputSerializer(StrictInputSerializer):
     product = serializers.IntegerField(required=False, allow_null=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     quantity = serializers.CharField(required=False, max_length=40)
@@ -127,6 +127,10 @@ class LineInputSerializer(StrictInputSerializer):
     tax_percent = serializers.CharField(
         required=False, allow_blank=True, max_length=40, help_text="Blank: the product's rate."
     )
+
+
+# the name the orders API imports (its lines have the same shape)
+LineInputSerializer = QuoteLineInputSerializer
 
 
 class _QuoteInput(StrictInputSerializer):
@@ -144,12 +148,12 @@ class _QuoteInput(StrictInputSerializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
     terms = serializers.CharField(required=False, allow_blank=True)
     notes = serializers.CharField(required=False, allow_blank=True)
-    lines = LineInputSerializer(many=True, required=False, help_text="Replaces every line.")
+    lines = QuoteLineInputSerializer(many=True, required=False, help_text="Replaces every line.")
 
 
 class QuoteCreateSerializer(_QuoteInput):
     account = RestrictedRelatedField(Account)
-    lines = LineInputSerializer(many=True)
+    lines = QuoteLineInputSerializer(many=True)
 
 
 class SendSerializer(StrictInputSerializer):
