@@ -72,7 +72,7 @@ def _clean_amount(amount) -> Decimal:
                 )
             }
         )
-    return value
+    return value.quantize(Decimal("0.01"))
 
 
 def _clean_currency(currency: str | None) -> str:
