@@ -73,13 +73,17 @@ class OpportunityOutputSerializer(serializers.Serializer):
     contact = ContactRefSerializer(read_only=True, allow_null=True)
     pipeline = NamedRefSerializer(read_only=True)
     stage = StageRefSerializer(read_only=True)
-    status = serializers.ChoiceField(choices=OpportunityStatus.choices, read_only=True)
+    # plain strings (the values listed), not enums: sales has many "status" fields and the
+    # schema would name their enums by collision
+    status = serializers.CharField(read_only=True, help_text=", ".join(OpportunityStatus.values))
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     currency = serializers.CharField(read_only=True)
     probability = serializers.IntegerField(read_only=True)
     expected_close_date = serializers.DateField(read_only=True, allow_null=True)
     closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, read_only=True)
+    forecast_category = serializers.CharField(
+        read_only=True, help_text=", ".join(ForecastCategory.values)
+    )
     lost_reason = serializers.IntegerField(source="lost_reason_id", read_only=True, allow_null=True)
     lost_note = serializers.CharField(read_only=True)
     next_step = serializers.CharField(read_only=True)
