@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.signals import post_migrate
@@ -143,4 +144,8 @@ def register() -> None:
         restrict_with=_restrict,
     )
     quote_hooks.register_approval_info(approval_info)
-    post_migrate.connect(_after_migrate, dispatch_uid="rapport.automation.sales_quotes")
+    post_migrate.connect(
+        _after_migrate,
+        sender=django_apps.get_app_config("automation"),
+        dispatch_uid="rapport.automation.sales_quotes",
+    )

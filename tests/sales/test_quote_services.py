@@ -354,3 +354,13 @@ def test_the_expiry_task_is_scheduled_once(db):
     schedule()
     schedule()
     assert PeriodicTask.objects.filter(name=EXPIRY, task="sales.quotes_expire").count() == 1
+
+
+def test_a_quote_past_its_validity_is_not_sent_even_before_the_sweep(deal):
+    quote = quotes.quote_submit(actor=deal["rep"], quote=make(deal))
+    Quote.objects.filter(pk=quote.pk).update(valid_until=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(ValidationError) as refused:
+        quotes.quote_send(actor=deal["rep"], quote=quote)
+    assert refused.value.error_dict["valid_until"][0].code == "expired"
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.APPROVED and mail.outbox == []

@@ -756,6 +756,12 @@ def quote_send(*, actor: User, quote: Quote, message: str = "") -> Quote:
                 % {"status": quote.get_status_display()},
                 "not_approved",
             )
+        if quote.valid_until is not None and quote.valid_until < timezone.localdate():
+            raise _refuse(
+                "valid_until",
+                _("This quote has expired: make a new version to send it again."),
+                "expired",
+            )
         refusal = send_refusal(quote)
         if refusal is not None:
             raise refusal
