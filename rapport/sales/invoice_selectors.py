@@ -78,6 +78,15 @@ class AgeingRow:
     def amounts(self) -> list[Decimal]:
         return [self.buckets.get(key, Decimal("0")) for key, _label in BUCKETS]
 
+    def cells(self) -> list[tuple[str, Decimal]]:
+        """(bucket label, amount) in bucket order, for the page."""
+        return [(label, self.buckets.get(key, Decimal("0"))) for key, label in BUCKETS]
+
+
+def _cents(value) -> Decimal:
+    # SQLite sums decimals as floats-in-text; the page and API show cents
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
 
 def _bucket_cases(today: date) -> dict[str, Sum]:
     balance = F("owed")
@@ -130,8 +139,8 @@ def receivables_ageing(
             account_id=row["account_id"],
             account_name=row["account__name"],
             currency=row["currency"],
-            buckets={key: row[key] or Decimal("0") for key, _label in BUCKETS},
-            total=row["owed_total"],
+            buckets={key: _cents(row[key]) for key, _label in BUCKETS},
+            total=_cents(row["owed_total"]),
             invoices=row["count"],
         )
         result.append(ageing)

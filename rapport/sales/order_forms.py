@@ -43,7 +43,9 @@ class OrderForm(TablerForm):
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
     discount_percent = forms.CharField(label=_("Overall discount (%)"), required=False)
     order_date = forms.DateField(
-        label=_("Order date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Order date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     customer_reference = forms.CharField(
         label=_("Customer's PO number"), max_length=60, required=False
@@ -121,7 +123,7 @@ class PaymentForm(TablerForm):
     amount = forms.CharField(label=_("Amount"))
     currency = forms.CharField(label=_("Currency"), max_length=3)
     received_on = forms.DateField(
-        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
@@ -140,13 +142,19 @@ class ContractForm(TablerForm):
     value = forms.CharField(label=_("Value"), required=False)
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
     signed_on = forms.DateField(
-        label=_("Signed on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Signed on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     start_date = forms.DateField(
-        label=_("Start date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Start date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_date = forms.DateField(
-        label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("End date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     auto_renew = forms.BooleanField(label=_("Renews automatically"), required=False)
     renewal_notice_days = forms.IntegerField(
@@ -200,9 +208,13 @@ class ContractFilesForm(TablerForm):
 
 class RenewForm(TablerForm):
     start_date = forms.DateField(
-        label=_("Start date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Start date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end_date = forms.DateField(
-        label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("End date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     value = forms.CharField(label=_("Value"), required=False)
