@@ -40,6 +40,7 @@ class StageForm(TablerForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["required_fields"].choices = requirable_fields()
+        self.fields["required_fields"].widget.attrs["class"] = "form-check-input"
 
     def service_values(self, *, creating: bool) -> dict:
         values = dict(self.cleaned_data)
