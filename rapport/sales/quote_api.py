@@ -62,7 +62,9 @@ class QuoteOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField(read_only=True)
     previous = serializers.IntegerField(source="previous_id", read_only=True, allow_null=True)
     title = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=QuoteStatus.choices, read_only=True)
+    # a plain string (the values listed), not an enum: sales has many "status" fields and
+    # their enums' names would collide in the schema
+    status = serializers.CharField(read_only=True, help_text=", ".join(QuoteStatus.values))
     account = AccountRefSerializer(read_only=True)
     contact = ContactRefSerializer(read_only=True, allow_null=True)
     opportunity = serializers.IntegerField(source="opportunity_id", read_only=True, allow_null=True)
