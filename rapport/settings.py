@@ -328,6 +328,18 @@ SPECTACULAR_SETTINGS = {
     # Same-named fields with different choice sets get their own enum names.
     "ENUM_NAME_OVERRIDES": {
         "TagColourEnum": "rapport.core.tags.models.Colour",
+        "LeadStatusEnum": "rapport.sales.models.LeadStatus",
+        "LeadSourceEnum": "rapport.sales.models.LeadSource",
+        "LeadRatingEnum": "rapport.sales.models.LeadRating",
+        "OpportunityStatusEnum": "rapport.sales.models.OpportunityStatus",
+        "ForecastCategoryEnum": "rapport.sales.models.ForecastCategory",
+        "QuoteStatusEnum": "rapport.sales.models.QuoteStatus",
+        "OrderStatusEnum": "rapport.sales.models.OrderStatus",
+        "InvoiceStatusEnum": "rapport.sales.models.InvoiceStatus",
+        "InvoiceKindEnum": "rapport.sales.models.InvoiceKind",
+        "ContractStatusEnum": "rapport.sales.models.ContractStatus",
+        "PaymentMethodEnum": "rapport.sales.models.PaymentMethod",
+        "StockMovementKindEnum": "rapport.sales.models.MovementKind",
         "TicketPriorityEnum": "rapport.service.models.TicketPriority",
         "InteractionPriorityEnum": "rapport.customers.models.Priority",
         "TicketStatusEnum": "rapport.service.models.TicketStatus",
