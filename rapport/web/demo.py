@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import phonenumbers
 from django.db import transaction
 from django.db.models import Max
 
@@ -892,9 +893,15 @@ class DemoData:
         return f"+86{self.rng.choice(MOBILE_PREFIXES)}{self.rng.randrange(10**8):08d}"
 
     def landline(self, city: City) -> str:
-        first = self.rng.randint(2, 8)
-        rest = self.rng.randrange(10 ** (city.local_digits - 1))
-        return f"+86{city.area_code}{first}{rest:0{city.local_digits - 1}d}"
+        # Some local ranges are not given out (Shanghai's 800…, say) and the services refuse
+        # them: draw again, as a person would dial another real number.
+        for _attempt in range(20):
+            first = self.rng.randint(2, 8)
+            rest = self.rng.randrange(10 ** (city.local_digits - 1))
+            number = f"+86{city.area_code}{first}{rest:0{city.local_digits - 1}d}"
+            if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+                return number
+        return self.mobile()
 
     # people
 

@@ -156,12 +156,16 @@ class Command(CliCommand):
         demo_complaints.generate_complaints(users=users, count=accounts // 20, rng=data.rng)
         demo_surveys.generate_surveys(users=users, rng=data.rng)
         demo_knowledge.generate_articles(users=users)
+        from rapport.web import demo_sales  # catalogue, leads, deals, quotes, orders, targets
+
+        sales = demo_sales.generate_sales(users=users, rng=data.rng, accounts=accounts)
         # interaction_log counts the logged ones; tasks are counted apart, as in bulk
         return {
             **made,
             **history,
             "interactions": history["interactions"] + history["tasks"],
             "tickets": tickets,
+            **sales,
         }
 
     def _bulk(self, size, owners, accounts, contacts, interactions, extra_reps, options):
