@@ -261,7 +261,13 @@ class ContractViewSet(GenericViewSet):
         description="Attach files (multipart `files`), checked like every attachment: type "
         "and size; one bad file stores none.",
     )
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[MultiPartParser],
+        pagination_class=None,
+        filter_backends=[],
+    )
     def files(self, request, pk=None):
         contract = self.fetch(Action.CHANGE, pk)
         stored = contract_services.contract_files_add(

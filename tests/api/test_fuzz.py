@@ -29,6 +29,8 @@ time, so they reach the services and not only the 404.
 from __future__ import annotations
 
 import zlib
+from datetime import date
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -53,6 +55,16 @@ from rapport.identity.models import (
     Team,
     User,
 )
+from rapport.sales import models as sales
+from rapport.sales.services import catalogue as catalogue_services
+from rapport.sales.services import contracts as contract_services
+from rapport.sales.services import inventory as inventory_services
+from rapport.sales.services import invoices as invoice_services
+from rapport.sales.services import leads as lead_services
+from rapport.sales.services import orders as order_services
+from rapport.sales.services import pipeline as pipeline_services
+from rapport.sales.services import quotes as quote_services
+from rapport.sales.services import targets as target_services
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -79,6 +91,28 @@ GUARDED = (
     RecordShare,
     AccountRequest,
     BehaviourRule,
+    # sales: money and stock
+    sales.Lead,
+    sales.LeadPool,
+    sales.Opportunity,
+    sales.StageChange,
+    sales.Stage,
+    sales.Product,
+    sales.PriceList,
+    sales.PriceListItem,
+    sales.StockLevel,
+    sales.StockMovement,
+    sales.StockReservation,
+    sales.Quote,
+    sales.QuoteLine,
+    sales.Order,
+    sales.OrderLine,
+    sales.Invoice,
+    sales.InvoiceLine,
+    sales.Payment,
+    sales.Contract,
+    sales.Target,
+    sales.SalesSettings,
 )
 
 # Ids of the seeded records, by the collection path their detail routes start with.
@@ -104,7 +138,9 @@ def fuzz_data(db):
     alert = Alert.objects.create(rule="mass_view", subject=rep, message="many views")
     job = jobs.job_create(actor=admin, kind="export", title="Export", total=10)
     token, secret = services.token_create(actor=admin, name="fuzz")
+    sales_ids = _sales_records(admin=admin, rep=rep, account=account, contact=contact)
     RECORD_IDS.clear()
+    RECORD_IDS.update(sales_ids)
     RECORD_IDS.update(
         {
             "/api/v1/users/": [admin.pk, rep.pk, manager.pk],
@@ -133,6 +169,79 @@ def fuzz_data(db):
     # Every example starts from this state: the one before it was rolled back.
     yield {"secret": secret, "baseline": _snapshot()}
     RECORD_IDS.clear()
+
+
+def _sales_records(*, admin, rep, account, contact) -> dict[str, list[int]]:
+    """A record of each sales kind, made through the services: a product in stock, a lead, an
+    opportunity, a quote, a confirmed order with an issued invoice partly paid, a contract, a
+    target."""
+    product = catalogue_services.product_create(
+        actor=admin, sku="FZ-1", name="测试产品", list_price=Decimal("100.00")
+    )
+    warehouse = sales.Warehouse.objects.get(is_default=True)
+    inventory_services.stock_receive(actor=admin, warehouse=warehouse, product=product, quantity=10)
+    price_list = catalogue_services.price_list_create(actor=admin, name="A 类客户价", tier="A")
+    pool = lead_services.pool_create(actor=admin, name="测试公海")
+    lead = lead_services.lead_create(actor=admin, owner=rep, name="王线索", company="测试线索公司")
+    opportunity = pipeline_services.opportunity_create(
+        actor=admin, account=account, name="测试商机", owner=rep, amount=Decimal("1000")
+    )
+    quote = quote_services.quote_create(
+        actor=admin,
+        account=account,
+        contact=contact,
+        owner=rep,
+        lines=[{"product": product, "quantity": 1}],
+    )
+    order = order_services.order_create(
+        actor=admin, account=account, owner=rep, lines=[{"product": product, "quantity": 2}]
+    )
+    order_services.order_confirm(actor=admin, order=order)
+    invoice = invoice_services.invoice_create_from_order(actor=admin, order=order)
+    invoice_services.invoice_issue(actor=admin, invoice=invoice)
+    payment = invoice_services.payment_record(
+        actor=admin,
+        invoice=invoice,
+        amount=Decimal("50.00"),
+        currency=invoice.currency,
+        received_on=date(2026, 11, 30),
+        method="bank_transfer",
+        reference="FZ",
+    )
+    contract = contract_services.contract_create(
+        actor=admin,
+        account=account,
+        title="年度框架合同",
+        owner=rep,
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        value=Decimal("5000"),
+    )
+    target = target_services.target_set(
+        actor=admin, period="month", period_start="2026-11-01", amount=Decimal("10000"), user=rep
+    )
+    pipeline = sales.Pipeline.objects.get(is_default=True)
+    return {
+        "/api/v1/sales/leads/": [lead.pk],
+        "/api/v1/sales/lead-pools/": [pool.pk],
+        "/api/v1/sales/opportunities/": [opportunity.pk],
+        "/api/v1/sales/pipelines/": [pipeline.pk],
+        "/api/v1/sales/lost-reasons/": list(
+            sales.LostReason.objects.order_by("pk").values_list("pk", flat=True)[:2]
+        ),
+        "/api/v1/sales/products/": [product.pk],
+        "/api/v1/sales/tax-rates/": list(
+            sales.TaxRate.objects.order_by("pk").values_list("pk", flat=True)[:2]
+        ),
+        "/api/v1/sales/price-lists/": [price_list.pk],
+        "/api/v1/sales/warehouses/": [warehouse.pk],
+        "/api/v1/sales/quotes/": [quote.pk],
+        "/api/v1/sales/orders/": [order.pk],
+        "/api/v1/sales/invoices/": [invoice.pk],
+        "/api/v1/sales/payments/": [payment.pk],
+        "/api/v1/sales/contracts/": [contract.pk],
+        "/api/v1/sales/targets/": [target.pk],
+    }
 
 
 CONFIG = schemathesis.Config.from_dict(
