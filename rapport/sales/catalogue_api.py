@@ -15,6 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from rapport.core import search
 from rapport.core.api import CursorPagination, StrictInputSerializer, error_responses, parse
@@ -577,15 +578,12 @@ class PriceLookupOutputSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(**MONEY, allow_null=True)
 
 
-class PriceLookupViewSet(GenericViewSet):
-    """What a product costs a customer (the price a quote line gets by default)."""
+class PriceLookupView(APIView):
+    """What a product costs a customer (the price a quote line gets by default): one
+    answer, not a list (a viewset's `list` is documented as an array)."""
 
     object_type = PRODUCT
     permission_classes = [GrantPermission]
-    grant_actions = {"list": Action.VIEW}
-    pagination_class = None
-    serializer_class = PriceLookupOutputSerializer
-    queryset = Product.objects.none()
 
     @extend_schema(
         parameters=[PriceLookupQuerySerializer],
@@ -594,7 +592,7 @@ class PriceLookupViewSet(GenericViewSet):
         "`currency` (CNY) on `on` (today): the most specific price list in force, else the "
         "list price; `unit_price` is null when neither gives a price in that currency.",
     )
-    def list(self, request):
+    def get(self, request):
         query = PriceLookupQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data

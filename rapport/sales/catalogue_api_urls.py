@@ -1,5 +1,6 @@
 """API routes of the sales app: the catalogue (see docs/sales-plan.md)."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import catalogue_api
@@ -15,6 +16,8 @@ router.register("sales/tax-rates", catalogue_api.TaxRateViewSet, basename="api-s
 router.register(
     "sales/price-lists", catalogue_api.PriceListViewSet, basename="api-sales-price-list"
 )
-router.register("sales/price", catalogue_api.PriceLookupViewSet, basename="api-sales-price")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    path("sales/price/", catalogue_api.PriceLookupView.as_view(), name="api-sales-price"),
+]

@@ -19,6 +19,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 from rapport.core.errors import NotFound
@@ -352,22 +353,19 @@ class AgeingSerializer(serializers.Serializer):
     rows = AgeingRowSerializer(many=True)
 
 
-class ReceivablesViewSet(GenericViewSet):
+class ReceivablesView(APIView):
     """The receivables ageing: open invoices' balances per customer and currency, in
-    buckets of days overdue (current, 1–30, 31–60, 61–90, over 90)."""
+    buckets of days overdue (current, 1–30, 31–60, 61–90, over 90). One report, not a list
+    (a viewset's `list` is documented as an array)."""
 
     object_type = Invoice.security_type
     permission_classes = [GrantPermission]
-    grant_actions = {"list": Action.VIEW}
-    serializer_class = AgeingSerializer
-    pagination_class = None
-    filter_backends: list = []
 
     @extend_schema(
         responses={200: AgeingSerializer, **error_responses(400, 401, 403)},
         description="Only invoices the caller may see; `?account=<id>` for one customer.",
     )
-    def list(self, request):
+    def get(self, request):
         account = request.query_params.get("account", "")
         rows, _totals = receivables_ageing(
             request.user, account_id=int(account) if account.isdigit() else None

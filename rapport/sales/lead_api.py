@@ -508,6 +508,7 @@ class LeadPoolInputSerializer(StrictInputSerializer):
 
 class _AdminViewSet(GenericViewSet):
     object_type = LeadPool.security_type
+    ordering_fields = ["id", "name"]
     permission_classes = [GrantPermission]
     grant_actions = {
         "list": Action.MANAGE,

@@ -534,3 +534,35 @@ def test_non_numeric_id_gets_the_api_error_body(org):
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == "not_found"
     assert body["error"]["message"]
+
+
+def test_a_payment_too_large_for_any_amount_is_refused_naming_the_amount(admin_api):
+    # Was a 500: 7.6e38 reached Decimal.quantize, which overflowed its 28 digits.
+    invoice_id = RECORD_IDS["/api/v1/sales/invoices/"][0]
+    for amount in (7.634243981464521e38, "1e30", "99999999999999999.99"):
+        response = admin_api.post(
+            f"/api/v1/sales/invoices/{invoice_id}/payments/",
+            {"amount": amount, "currency": "CNY", "received_on": "2026-11-30"},
+            format="json",
+        )
+        assert response.status_code == 400, (amount, response.content)
+        assert "amount" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/sales/lead-pools/", "/api/v1/sales/lead-rules/"])
+def test_lead_administration_lists_take_an_ordering(admin_api, url):
+    # Was a 500: the cursor pagination's ordering filter had no fields to order by.
+    assert admin_api.get(url, {"ordering": "name"}).status_code == 200
+    assert admin_api.get(url, {"ordering": "\x9e\x8bZ"}).status_code in (200, 400)
+
+
+def test_a_price_and_the_receivables_are_one_object_as_documented(admin_api, openapi):
+    # Were documented as arrays (a viewset's list) while they answer one object.
+    product_id = RECORD_IDS["/api/v1/sales/products/"][0]
+    price = admin_api.get("/api/v1/sales/price/", {"product": product_id})
+    assert price.status_code == 200 and price.json()["unit_price"] == "100.00"
+    receivables = admin_api.get("/api/v1/sales/receivables/")
+    assert receivables.status_code == 200 and "buckets" in receivables.json()
+    for path in ("/api/v1/sales/price/", "/api/v1/sales/receivables/"):
+        schema = openapi["paths"][path]["get"]["responses"]["200"]["content"]
+        assert schema["application/json"]["schema"].get("type") != "array", path

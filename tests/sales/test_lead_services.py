@@ -484,3 +484,18 @@ def test_return_stale_runs_daily_on_beat(org, pool):
     Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - dt.timedelta(days=5))
     assert lead_tasks.leads_return_stale.apply().get() == 1
     assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+def test_a_follow_up_dated_before_2000_is_refused_naming_the_time(org):
+    # found by the API fuzz: a year-881 time was stored and rendered as an unparseable offset
+    rep = org["rep_sh"]
+    lead = services.lead_create(actor=rep, owner=rep, name="周先生", company="早年公司")
+    with pytest.raises(ValidationError) as refused:
+        services.lead_follow_up_add(
+            actor=rep,
+            lead=lead,
+            summary="电话沟通",
+            occurred_at=dt.datetime(881, 3, 27, tzinfo=dt.UTC),
+        )
+    assert refused.value.error_dict["occurred_at"][0].code == "too_early"
+    assert not lead.follow_ups.exists()

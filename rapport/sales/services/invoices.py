@@ -49,6 +49,10 @@ from ..numbering import next_number
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
+# Beyond these a number cannot be a quantity or an amount of ours (Decimal(14, 3) and
+# Decimal(18, 2)), and rounding it would overflow Decimal's 28 digits: refused as out of range.
+MAX_QUANTITY = Decimal("1e11")
+MAX_MONEY = Decimal("1e16")
 INVOICEABLE = {OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DONE}
 # an invoice that counts on its order and may be paid
 OPEN = {InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID}
@@ -104,12 +108,19 @@ def _quantity(value: Any) -> Decimal | None:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or abs(number) >= MAX_QUANTITY:
+        return None
+    return number
 
 
 def _money_input(value: Any) -> Decimal | None:
-    number = _quantity(value)
-    if number is None or number != number.quantize(CENT):
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) >= MAX_MONEY or number != number.quantize(CENT):
         return None
     return number
 

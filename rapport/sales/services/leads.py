@@ -589,6 +589,11 @@ def lead_follow_up_add(
         errors["occurred_at"] = [
             ValidationError(_("A follow-up cannot be in the future."), code="future")
         ]
+    elif occurred_at.year < 2000:
+        # (a year-881 time even rendered with a local-mean-time offset no client can parse)
+        errors["occurred_at"] = [
+            ValidationError(_("Enter a time from the year 2000 on."), code="too_early")
+        ]
     next_step = normalize.text(next_step)
     if len(next_step) > 300:
         errors["next_step"] = [
