@@ -24,8 +24,16 @@ def test_results_are_grouped_by_type_and_restricted(org, client_for):
     bank = _data(org)
     body = client_for(org["rep_sh"]).get(URL, {"q": "zhongguo"}).json()
     groups = {group["type"]: group for group in body["groups"]}
-    # sales reps read the knowledge base too (its group is there, empty here); no tickets
-    assert set(groups) == {"customers.account", "customers.contact", "service.article"}
+    # sales reps read the knowledge base too (its group is there, empty here), and their
+    # sales records (leads, deals, quotes … — empty here); no tickets
+    sales_groups = {kind for kind in groups if kind.startswith("sales.")}
+    assert {"sales.lead", "sales.opportunity", "sales.quote"} <= sales_groups
+    assert all(groups[kind]["results"] == [] for kind in sales_groups)
+    assert set(groups) - sales_groups == {
+        "customers.account",
+        "customers.contact",
+        "service.article",
+    }
     assert groups["service.article"]["results"] == []
     accounts = groups["customers.account"]
     assert [hit["id"] for hit in accounts["results"]] == [bank.pk]
@@ -73,7 +81,7 @@ def test_unauthenticated_is_401(org, api):
 
 def test_bad_parameters_are_400_naming_the_field(org, client_for):
     client = client_for(org["rep_sh"])
-    response = client.get(URL, {"q": "x", "type": "sales.order"})
+    response = client.get(URL, {"q": "x", "type": "sales.nothing"})
     assert response.status_code == 400 and "type" in error_of(response)["fields"]
     response = client.get(URL, {"q": "x", "limit": "0"})
     assert response.status_code == 400 and "limit" in error_of(response)["fields"]

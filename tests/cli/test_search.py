@@ -102,7 +102,7 @@ def test_rebuild_of_one_type_and_stale_documents(bulk):
 
 def test_errors_name_the_option(org):
     with pytest.raises(CommandError, match="type: Unknown object type"):
-        run("rebuild", "--type", "sales.order")
+        run("rebuild", "--type", "sales.nothing")
     with pytest.raises(CommandError, match="batch-size"):
         run("rebuild", "--batch-size", "1")
     with pytest.raises(CommandError, match="as: No user"):

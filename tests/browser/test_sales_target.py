@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.sales.models import Target
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401 (fixtures)
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 from tests.factories import PipelineFactory, TeamFactory
 from tests.sales.test_forecast import open_deal, won

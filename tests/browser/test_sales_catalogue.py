@@ -13,7 +13,7 @@ import pytest
 from rapport.core import search
 from rapport.sales.models import Product
 from rapport.web.demo_sales_catalogue import generate_catalogue
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401  (fixtures)
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ import pytest
 from rapport.automation.sales_quotes import install_default_process
 from rapport.customers import services as customer_services
 from rapport.sales.models import Quote, QuoteStatus
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401  (fixtures)
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 from tests.factories import ProductFactory
 

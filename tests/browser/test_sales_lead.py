@@ -11,7 +11,7 @@ from rapport.sales.lead_intake import LEAD_SYSTEM
 from rapport.sales.models import Lead, LeadPool
 from rapport.sales.models.leads import LeadStatus
 from rapport.sales.services import leads as services
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401  (fixtures)
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 from tests.factories import TeamFactory
 

@@ -11,7 +11,7 @@ import pytest
 from rapport.sales.services.contracts import contract_activate, contract_create
 from rapport.sales.services.invoices import invoice_create_from_order, invoice_issue
 from rapport.sales.services.orders import order_confirm
-from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401 (fixtures)
+from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 from tests.sales.test_order_setup import make_order
 
