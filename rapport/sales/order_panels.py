@@ -22,6 +22,38 @@ SHOWN = 5
 
 
 def render_orders(request: HttpRequest, record: Any) -> str:
+    return _render_orders(
+        request,
+        orders_of={"account": record},
+        invoices_of={"account": record},
+        new_query=f"account={record.pk}",
+    )
+
+
+def render_opportunity_orders(request: HttpRequest, opportunity: Any) -> str:
+    """The opportunity page's card: the orders made for it and their open invoices."""
+    body = _render_orders(
+        request,
+        orders_of={"opportunity": opportunity},
+        invoices_of={"order__opportunity": opportunity},
+        new_query=f"account={opportunity.account_id}&opportunity={opportunity.pk}",
+    )
+    if not body:
+        return ""
+    return render_to_string(
+        "sales/opportunities/_document_card.html",
+        {"title": _("Orders and invoices"), "body": body, "key": "orders"},
+        request=request,
+    )
+
+
+def _render_orders(
+    request: HttpRequest,
+    *,
+    orders_of: dict[str, Any],
+    invoices_of: dict[str, Any],
+    new_query: str,
+) -> str:
     user = request.user
     sees_orders = policy.has_grant(user, Order.security_type, Action.VIEW)
     sees_invoices = policy.has_grant(user, Invoice.security_type, Action.VIEW)
@@ -30,7 +62,7 @@ def render_orders(request: HttpRequest, record: Any) -> str:
     orders = (
         list(
             Order.objects.restrict(user, Action.VIEW)
-            .filter(account=record)
+            .filter(**orders_of)
             .order_by("-id")
             .only("pk", "number", "status", "currency", "total", "order_date")[:SHOWN]
         )
@@ -40,7 +72,7 @@ def render_orders(request: HttpRequest, record: Any) -> str:
     invoices: list[Invoice] = []
     owed: dict[str, Decimal] = {}
     if sees_invoices:
-        open_ones = with_balance(open_invoices(user).filter(account=record))
+        open_ones = with_balance(open_invoices(user).filter(**invoices_of))
         invoices = list(
             open_ones.order_by("due_date", "id").only(
                 "pk", "number", "status", "currency", "total", "paid_total", "due_date"
@@ -63,7 +95,7 @@ def render_orders(request: HttpRequest, record: Any) -> str:
             "invoices": invoices,
             "owed": owed,
             "can_add": can_add,
-            "record": record,
+            "new_query": new_query,
         },
         request=request,
     )
@@ -98,6 +130,9 @@ def register() -> None:
     from rapport.customers.detail_views import Panel, register_panel
     from rapport.customers.models import Account
 
+    from .opportunity_views import DETAIL_PANELS
+
+    DETAIL_PANELS.append(render_opportunity_orders)
     register_panel(
         Account.security_type,
         Panel(key="orders", title=_("Orders and invoices"), render=render_orders, order=135),

@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.core.paging import cursor_page
-from rapport.customers.forms import lookup_label
 from rapport.customers.models import Account
 from rapport.identity import policy
 from rapport.identity.models import Action
@@ -39,7 +38,7 @@ from .models import (
 )
 from .order_forms import CancelForm, OrderForm
 from .quote_forms import posted_lines, product_choices
-from .quote_views import _line_rows, _split_errors, _totals
+from .quote_views import _line_rows, _split_errors, _totals, editor_initial
 from .services import invoices as invoice_services
 from .services import orders as order_services
 
@@ -120,12 +119,7 @@ def _order_lines_as_input(order: Order) -> list[dict[str, Any]]:
 
 def _editor(request: HttpRequest, order: Order | None) -> HttpResponse:
     user = request.user
-    initial = {}
-    account_pk = request.GET.get("account", "")
-    if order is None and account_pk.isdigit():
-        account = Account.objects.restrict(user, Action.VIEW).filter(pk=int(account_pk)).first()
-        if account is not None:
-            initial["account"] = lookup_label(account)
+    initial = editor_initial(request) if order is None else {}
     form = OrderForm(request.POST or None, user=user, order=order, initial=initial)
     if request.method == "POST":
         lines = posted_lines(request.POST)

@@ -33,7 +33,7 @@ from rapport.identity.views._common import _call, _message_call
 from . import lines as sales_lines
 from . import quote_hooks, quote_pdf
 from .config import get_settings
-from .models import Product, Quote, QuoteStatus
+from .models import Opportunity, Product, Quote, QuoteStatus
 from .quote_forms import DeclineForm, QuoteForm, SendForm, posted_lines, product_choices
 from .services import quotes as quote_services
 
@@ -149,14 +149,38 @@ def _split_errors(error: Exception) -> tuple[dict[str, list[str]], Exception | N
     return line_errors, (ValidationError(rest) if rest else None)
 
 
-def _editor(request: HttpRequest, quote: Quote | None) -> HttpResponse:
+def editor_initial(request: HttpRequest) -> dict[str, str]:
+    """A new quote's or order's fields filled from the page it was started on: `?account=`
+    (the account 360 page) and `?opportunity=` (the opportunity page: its account, contact
+    and the opportunity itself) — each only if the reader may see it."""
     user = request.user
-    initial = {}
+    initial: dict[str, str] = {}
+    opportunity_pk = request.GET.get("opportunity", "")
+    if opportunity_pk.isdigit():
+        opportunity = (
+            Opportunity.objects.restrict(user, Action.VIEW)
+            .select_related("account", "contact")
+            .filter(pk=int(opportunity_pk))
+            .first()
+        )
+        if opportunity is not None:
+            initial["opportunity"] = str(opportunity.pk)
+            initial["title"] = opportunity.name
+            initial["account"] = lookup_label(opportunity.account)
+            if opportunity.contact is not None:
+                initial["contact"] = lookup_label(opportunity.contact)
+            return initial
     account_pk = request.GET.get("account", "")
-    if quote is None and account_pk.isdigit():
+    if account_pk.isdigit():
         account = Account.objects.restrict(user, Action.VIEW).filter(pk=int(account_pk)).first()
         if account is not None:
             initial["account"] = lookup_label(account)
+    return initial
+
+
+def _editor(request: HttpRequest, quote: Quote | None) -> HttpResponse:
+    user = request.user
+    initial = editor_initial(request) if quote is None else {}
     form = QuoteForm(request.POST or None, user=user, quote=quote, initial=initial)
     lines = posted_lines(request.POST) if request.method == "POST" else []
     if request.method == "GET":

@@ -243,3 +243,48 @@ def test_opportunities_card_on_the_account_page(org):
     body = signed_in(rep).get(reverse("customers:account_detail", args=[account.pk]))
     text = body.content.decode()
     assert 'data-testid="opportunity-panel"' in text and "卡片商机" in text
+
+
+def test_detail_lists_its_quotes_and_orders_in_flat_queries(org):
+    from tests.sales.test_order_setup import make_order
+
+    rep = org["rep_sh"]
+    opportunity = services.opportunity_create(
+        actor=rep, account=AccountFactory(owner=rep), name="文件商机"
+    )
+    other = services.opportunity_create(actor=rep, account=opportunity.account, name="别的商机")
+    url = reverse("sales:opportunity_detail", args=[opportunity.pk])
+
+    def grow(n):
+        for _ in range(n):
+            make_order(rep, account=opportunity.account, opportunity=opportunity)
+        make_order(rep, account=opportunity.account, opportunity=other)
+
+    client = signed_in(rep)
+    assert_flat(client, url, grow, few=1, many=4)
+    text = client.get(url).content.decode()
+    orders = Opportunity.objects.get(pk=opportunity.pk).orders.all()
+    assert text.count("data-order-row=") == orders.count() == 4
+    assert 'data-opportunity-card="quotes"' in text
+    new_quote = reverse("sales:quote_create")
+    assert (
+        f'{new_quote}?account={opportunity.account_id}&amp;opportunity={opportunity.pk}' in text
+    )
+
+
+def test_a_quote_started_on_the_opportunity_page_is_filled_in(org):
+    rep = org["rep_sh"]
+    opportunity = services.opportunity_create(
+        actor=rep, account=AccountFactory(owner=rep, name="甬江贸易"), name="年度采购"
+    )
+    client = signed_in(rep)
+    url = reverse("sales:quote_create")
+    form = client.get(url, {"opportunity": opportunity.pk}).context["form"]
+    assert form.initial["opportunity"] == str(opportunity.pk)
+    assert form.initial["title"] == "年度采购"
+    assert "甬江贸易" in form.initial["account"]
+    # someone who may not see the opportunity gets an empty form, not its account
+    stranger = signed_in(org["rep_south"])
+    assert "opportunity" not in stranger.get(url, {"opportunity": opportunity.pk}).context[
+        "form"
+    ].initial
