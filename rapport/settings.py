@@ -11,6 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RAPPORT_VAR_DIR", BASE_DIR / "var"))
+# The test suite runs in parallel workers (pytest-xdist): each keeps its own files (media,
+# backups, broker, search caches) and, below, its own Redis database, so that one worker
+# clearing its cache or folders never touches another's.
+TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if TEST_WORKER:
+    VAR_DIR = VAR_DIR / f"test-{TEST_WORKER}"
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # A development-only default; `rapport check` flags it, and it is refused when DEBUG is off.
@@ -135,6 +141,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("RAPPORT_REDIS_URL", "")
+if REDIS_URL and TEST_WORKER.removeprefix("gw").isdigit():
+    from urllib.parse import urlsplit as _urlsplit
+
+    # worker gwN uses database (configured + N + 1), at most 15 (Redis has 16 by default)
+    _redis = _urlsplit(REDIS_URL)
+    _base = int(_redis.path.strip("/") or 0)
+    _index = _base + int(TEST_WORKER.removeprefix("gw")) + 1
+    if _index > 15:
+        raise RuntimeError("Too many test workers for Redis' 16 databases: use -n 4 or fewer.")
+    REDIS_URL = _redis._replace(path=f"/{_index}").geturl()
 # Where people reach Rapport: links in e-mails (reminders, approvals) start with it.
 SITE_URL = os.environ.get("RAPPORT_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if REDIS_URL:

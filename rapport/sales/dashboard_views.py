@@ -1,6 +1,6 @@
-"""The sales dashboard (this month or quarter: my attainment, my teams', my forecast) and the
+"""The sales dashboard (this month or quarter: my attainment, my teams', my forecast), the
 forecast page (the period's forecast rolled up the manager hierarchy; expand a manager to
-see their people). Reads only, through `rapport.sales.forecast`: a fixed number of queries
+see their people) and the pipeline report (stages, wins and losses, conversion, owners). Reads only, through `rapport.sales.forecast`: a fixed number of queries
 whatever the number of people and deals."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -19,7 +19,8 @@ from rapport.identity import policy
 from rapport.identity.models import Action, User
 
 from . import forecast as forecast_reads
-from .models import Opportunity, Target, TargetMetric, TargetPeriod
+from . import pipeline_report as report_reads
+from .models import Opportunity, Pipeline, Target, TargetMetric, TargetPeriod
 
 PICKABLE = (TargetPeriod.MONTH, TargetPeriod.QUARTER, TargetPeriod.YEAR)
 
@@ -189,3 +190,44 @@ def _tree(rows: list[dict]) -> list[dict]:
         if row["node"].depth == 0:
             roots.append(entry)
     return roots
+
+
+@login_required
+def pipeline_report_page(request: HttpRequest) -> HttpResponse:
+    """The pipeline report of one pipeline for a period (see `sales.pipeline_report`)."""
+    user = request.user
+    if not policy.has_grant(user, Opportunity.security_type, Action.VIEW):
+        raise PermissionDenied
+    period, start = period_from(request, TargetPeriod.QUARTER)
+    pipelines = list(Pipeline.objects.filter(is_active=True).order_by("-is_default", "position"))
+    chosen = request.GET.get("pipeline", "")
+    pipeline = next((p for p in pipelines if str(p.pk) == chosen), None) or (
+        pipelines[0] if pipelines else None
+    )
+    if pipeline is None:
+        raise Http404
+    owner = request.GET.get("owner", "")
+    owner_id = int(owner) if owner.isdigit() else None
+    currency = (request.GET.get("currency") or "").upper()[:3] or None
+    report = report_reads.pipeline_report(
+        user, pipeline, period=period, start=start, owner=owner_id, currency=currency
+    )
+    keep = {"pipeline": pipeline.pk, "currency": report.currency}
+    if owner_id:
+        keep["owner"] = owner_id
+    return render(
+        request,
+        "sales/dashboard/pipeline_report.html",
+        {
+            **period_context(period, start),
+            "report": report,
+            "pipelines": pipelines,
+            "owner_id": owner_id,
+            "keep": list(keep.items()),
+            "keep_query": "&" + urlencode(keep),
+            "funnel": {
+                "names": [row.stage.display_name for row in report.funnel],
+                "values": [row.entered for row in report.funnel],
+            },
+        },
+    )

@@ -3,7 +3,8 @@
 Targets are read by whoever has `view` on `sales.target` (the people, teams and departments
 their scope covers) and set by those with `manage` (through
 `rapport.sales.services.targets`: checked, audited). Attainment needs `view` on targets;
-the forecast `view` on opportunities (it sums only the opportunities the caller may read)."""
+the forecast and the pipeline report `view` on opportunities (they sum only the
+opportunities the caller may read)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from rapport.identity.api import APIView, GenericViewSet, GrantPermission, IdFil
 from rapport.identity.models import Action, Department, Team, User
 
 from . import forecast as forecast_reads
-from .models import Opportunity, Target, TargetMetric, TargetPeriod
+from . import pipeline_report as report_reads
+from .models import Opportunity, Pipeline, Target, TargetMetric, TargetPeriod
 from .services import targets as target_services
 
 
@@ -356,5 +358,126 @@ class ForecastView(APIView):
                 "currency": result.currency,
                 "totals": _figures(result.totals),
                 "results": [_node(root) for root in result.roots],
+            }
+        )
+
+
+def _stage_row(row) -> dict:
+    return {
+        "stage": row.stage.pk,
+        "name": row.stage.display_name,
+        "probability": row.stage.probability,
+        "count": row.count,
+        "amount": _decimal(row.amount),
+        "weighted": _decimal(row.weighted),
+        "average_days": row.average_days,
+        "stalled": row.stalled,
+    }
+
+
+class PipelineReportView(APIView):
+    """The pipeline report of one pipeline for a period (the page's figures)."""
+
+    object_type = Opportunity.security_type
+    permission_classes = [GrantPermission]
+
+    @extend_schema(
+        tags=["sales"],
+        operation_id="sales_pipeline_report",
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter("pipeline", OpenApiTypes.INT, description="Default: the default."),
+            OpenApiParameter("owner", OpenApiTypes.INT, description="Only this owner's deals."),
+            OpenApiParameter("currency", OpenApiTypes.STR, description="Default: sales currency."),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)},
+        description="Open deals per open stage (count, amount, weighted = amount × "
+        "probability, average days in the stage, stalled), deals won and lost in the period "
+        "(win rate, average deal, average days to win, lost reasons), the deals created in "
+        "the period that entered each stage (`funnel`, with the % that went on) and the "
+        "figures per owner. Only the deals the caller may read; amounts in `currency`, deals "
+        "in other currencies counted in `other_currencies`.",
+    )
+    def get(self, request):
+        params = request.query_params
+        numbers = {}
+        for name in ("pipeline", "owner"):
+            raw = params.get(name) or ""
+            if raw and not raw.isdigit():
+                raise ValidationError(
+                    {name: ValidationError(_("Enter a whole number."), "invalid")}
+                )
+            numbers[name] = int(raw) if raw else None
+        currency = (params.get("currency") or "").strip()
+        if currency and not (len(currency) == 3 and currency.isalpha()):
+            raise ValidationError(
+                {"currency": ValidationError(_("Enter a three-letter currency code."), "invalid")}
+            )
+        pipelines = Pipeline.objects.filter(is_active=True)
+        pipeline = (
+            pipelines.filter(pk=numbers["pipeline"]).first()
+            if numbers["pipeline"] is not None
+            else pipelines.order_by("-is_default", "position", "id").first()
+        )
+        if pipeline is None:
+            raise NotFound()
+        report = report_reads.pipeline_report(
+            request.user,
+            pipeline,
+            period=params.get("period"),
+            start=params.get("start"),
+            owner=numbers["owner"],
+            currency=currency or None,
+        )
+        return Response(
+            {
+                "pipeline": pipeline.pk,
+                "period": report.period,
+                "start": report.start.isoformat(),
+                "end": report.end.isoformat(),
+                "currency": report.currency,
+                "open_count": report.open_count,
+                "open_amount": _decimal(report.open_amount),
+                "weighted": _decimal(report.weighted),
+                "stages": [_stage_row(row) for row in report.stages],
+                "won": {"count": report.won_count, "amount": _decimal(report.won_amount)},
+                "lost": {"count": report.lost_count, "amount": _decimal(report.lost_amount)},
+                "win_rate": report.win_rate,
+                "average_won": None if report.average_won is None else _decimal(report.average_won),
+                "average_days_to_win": report.cycle_days,
+                "created": report.created,
+                "funnel": [
+                    {
+                        "stage": row.stage.pk,
+                        "name": row.stage.display_name,
+                        "entered": row.entered,
+                        "went_on_percent": row.conversion,
+                    }
+                    for row in report.funnel
+                ],
+                "lost_reasons": [
+                    {
+                        "reason": row.reason.pk if row.reason else None,
+                        "name": row.reason.display_name if row.reason else "",
+                        "count": row.count,
+                        "amount": _decimal(row.amount),
+                    }
+                    for row in report.lost_reasons
+                ],
+                "owners": [
+                    {
+                        "owner": row.owner_id,
+                        "name": row.name,
+                        "open_count": row.open_count,
+                        "open_amount": _decimal(row.open_amount),
+                        "weighted": _decimal(row.weighted),
+                        "won_count": row.won_count,
+                        "won_amount": _decimal(row.won_amount),
+                        "lost_count": row.lost_count,
+                        "win_rate": row.win_rate,
+                    }
+                    for row in report.owners
+                ],
+                "other_currencies": report.other_currencies,
             }
         )

@@ -12,4 +12,9 @@ urlpatterns = [
     *router.urls,
     path("sales/attainment/", target_api.AttainmentView.as_view(), name="api-sales-attainment"),
     path("sales/forecast/", target_api.ForecastView.as_view(), name="api-sales-forecast"),
+    path(
+        "sales/reports/pipeline/",
+        target_api.PipelineReportView.as_view(),
+        name="api-sales-pipeline-report",
+    ),
 ]

@@ -8,7 +8,8 @@ every response:
 - the status code is one the operation documents, the content type and the body match the
   schema, and a request without the token is refused (schemathesis' default checks);
 - an error body is exactly the one documented shape, {"error": {"code", "message", "fields"?}};
-- a refused request (4xx) wrote nothing: the records it could have touched are unchanged.
+- a refused write (4xx to POST, PUT, PATCH, DELETE) wrote nothing: the records it could
+  have touched are unchanged.
 
 Left out, with reasons: the stateful phase (chains of calls), and the checks that every
 schema-valid request is accepted (the services refuse what the schema cannot say: a blank
@@ -77,6 +78,9 @@ from .helpers import error_of, field_codes
 
 MAX_EXAMPLES = 15
 COVERAGE_SHARE = 3  # run one coverage-phase case in this many
+# Reads are not checked for writes after a refusal: the snapshot of every guarded table was
+# half the fuzz's time, and most refused cases are reads with a bad filter.
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # What a refused request must leave as it was (every row, every column).
 GUARDED = (
@@ -359,7 +363,8 @@ def test_api_conforms_to_its_schema(case, bearer, fuzz_data):
             assert response.status_code < 500
             if response.status_code >= 400:
                 _assert_error_shape(response)
-                assert _snapshot() == fuzz_data["baseline"], "a refused request changed data"
+                if case.method.upper() not in SAFE_METHODS:
+                    assert _snapshot() == fuzz_data["baseline"], "a refused request changed data"
         finally:
             transaction.set_rollback(True)
 
