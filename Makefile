@@ -45,7 +45,7 @@ run: migrate
 	.venv/bin/rapport serve
 
 test: setup lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n auto --maxprocesses=4 $(PYTEST_ARGS)
 
 bench: migrate
 	$(PY) bench/run.py

@@ -13,9 +13,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("RAPPORT_VAR_DIR", BASE_DIR / "var"))
 # The test suite runs in parallel workers (pytest-xdist): each keeps its own files (media,
 # backups, broker, search caches) and, below, its own Redis database, so that one worker
-# clearing its cache or folders never touches another's.
+# clearing its cache or folders never touches another's. A program a test starts with its
+# own RAPPORT_VAR_DIR keeps exactly that folder.
 TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if TEST_WORKER:
+if TEST_WORKER and "RAPPORT_VAR_DIR" not in os.environ:
     VAR_DIR = VAR_DIR / f"test-{TEST_WORKER}"
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

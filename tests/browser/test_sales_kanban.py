@@ -24,10 +24,15 @@ def _drag(page, card, target) -> None:
     start = card.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + 10)
     page.mouse.down()
+    # pauses between the phases: a warm browser otherwise drops before the drag has begun
+    page.wait_for_timeout(100)
     page.mouse.move(start["x"] + start["width"] / 2 + 5, start["y"] + 15, steps=3)
+    page.wait_for_timeout(100)
     end = target.bounding_box()
     page.mouse.move(end["x"] + min(end["width"] / 2, 40), end["y"] + 20, steps=15)
+    page.wait_for_timeout(100)
     page.mouse.move(end["x"] + min(end["width"] / 2, 40) + 2, end["y"] + 22, steps=2)
+    page.wait_for_timeout(100)
     page.mouse.up()
 
 

@@ -116,6 +116,8 @@ class Order(OwnedModel):
             models.Index(fields=["owner", "status", "-id"], name="order_owner_idx"),
             models.Index(fields=["account", "-id"], name="order_account_idx"),
             models.Index(fields=["status", "order_date"], name="order_status_date_idx"),
+            # orders confirmed in a period (attainment)
+            models.Index(fields=["confirmed_at"], name="order_confirmed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -392,7 +394,11 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="sales_payment_gt0")]
-        indexes = [models.Index(fields=["invoice", "-id"], name="payment_invoice_idx")]
+        indexes = [
+            models.Index(fields=["invoice", "-id"], name="payment_invoice_idx"),
+            # payments received in a period (attainment, cash reports)
+            models.Index(fields=["received_on"], name="payment_received_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.invoice_id}: {self.amount} {self.currency}"

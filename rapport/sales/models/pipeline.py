@@ -196,6 +196,8 @@ class Opportunity(OwnedModel):
             ),
             models.Index(fields=["status", "expected_close_date"], name="opp_close_idx"),
             models.Index(fields=["pipeline", "status", "stage"], name="opp_pipeline_idx"),
+            # deals won or lost in a period (attainment, forecast, the pipeline report)
+            models.Index(fields=["status", "closed_at"], name="opp_closed_idx"),
         ]
 
     def __str__(self) -> str:
