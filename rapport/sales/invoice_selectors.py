@@ -46,7 +46,12 @@ def with_balance(invoices: QuerySet) -> QuerySet:
         Invoice.objects.filter(
             credited_invoice=OuterRef("pk"),
             kind=InvoiceKind.CREDIT_NOTE,
-            status__in=(InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID),
+            status__in=(
+                InvoiceStatus.ISSUED,
+                InvoiceStatus.PARTIALLY_PAID,
+                InvoiceStatus.PAID,
+                InvoiceStatus.CREDITED,
+            ),
         )
         .order_by()
         .values("credited_invoice")

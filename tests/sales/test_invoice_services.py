@@ -171,6 +171,17 @@ def test_credit_notes_by_lines_and_amount_never_beyond_the_invoice(org, order):
     invoice.refresh_from_db()
     order.refresh_from_db()
     assert amount_due(invoice) == 0 and order.invoiced_total == 0
+    # taken back in full before any payment: credited, not "paid", and nothing more to pay
+    assert invoice.status == InvoiceStatus.CREDITED
+    with pytest.raises(ValidationError):
+        payment_record(
+            actor=finance,
+            invoice=invoice,
+            amount="1.00",
+            currency="CNY",
+            received_on=date.today(),
+            method="bank_transfer",
+        )
 
 
 def test_a_credit_note_needs_a_reason_and_one_of_lines_or_amount(org, order):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.core.models import OwnedModel
 from rapport.identity.querysets import RestrictedManager
@@ -268,6 +269,8 @@ class InvoiceStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
     PARTIALLY_PAID = "partially_paid", _("Partly paid")
     PAID = "paid", _("Paid")
+    # credit notes took back all of it before anything was paid: nothing owed, nothing paid
+    CREDITED = "credited", pgettext_lazy("invoice status", "Credited")
     CANCELLED = "cancelled", _("Cancelled")
 
 

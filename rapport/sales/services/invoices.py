@@ -56,7 +56,12 @@ MAX_MONEY = Decimal("1e16")
 INVOICEABLE = {OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DONE}
 # an invoice that counts on its order and may be paid
 OPEN = {InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID}
-COUNTED = {InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID}
+COUNTED = {
+    InvoiceStatus.ISSUED,
+    InvoiceStatus.PARTIALLY_PAID,
+    InvoiceStatus.PAID,
+    InvoiceStatus.CREDITED,
+}
 FIELDS = (
     "number",
     "kind",
@@ -127,6 +132,8 @@ def _money_input(value: Any) -> Decimal | None:
 
 def _status_after_payment(invoice: Invoice, credited: Decimal) -> str:
     owed = invoice.total - credited
+    if owed <= 0 and invoice.paid_total <= 0:
+        return InvoiceStatus.CREDITED  # taken back in full, not paid
     if invoice.paid_total >= owed:
         return InvoiceStatus.PAID
     if invoice.paid_total > 0:
