@@ -7,6 +7,10 @@ specific wins: tier and province beat tier alone, which beats province alone, wh
 list for everyone. Inside the winning list the item with the highest minimum quantity not
 above the quantity asked for gives the unit price (volume breaks). With no list pricing the
 product, its list price applies when the product is priced in that currency.
+
+A document may name its price list (a quote's "price list"): that list's price for the
+product (with its volume breaks) then comes first, and the lookup above only when the list
+does not price the product.
 """
 
 from __future__ import annotations
@@ -55,10 +59,23 @@ def find_price(
     quantity: Decimal = Decimal(1),
     currency: str = "CNY",
     on: date | None = None,
+    price_list: PriceList | None = None,
 ) -> Decimal | None:
     """The unit price of `quantity` of `product` for `account`, or None when neither a
-    price list nor the product's list price gives one in `currency`. One query."""
+    price list nor the product's list price gives one in `currency`. One query (two when
+    the named `price_list` does not price the product)."""
     quantity = Decimal(quantity)
+    if price_list is not None and price_list.currency == currency:
+        chosen = (
+            PriceListItem.objects.filter(
+                product=product, min_quantity__lte=quantity, price_list=price_list
+            )
+            .order_by("-min_quantity")
+            .values_list("unit_price", flat=True)
+            .first()
+        )
+        if chosen is not None:
+            return chosen
     lists = PriceList.objects.filter(lists_in_force(account=account, currency=currency, on=on))
     item = (
         PriceListItem.objects.filter(
@@ -102,14 +119,25 @@ def price_for(
     return price
 
 
-def price_of_for(*, account=None, currency: str = "CNY", on: date | None = None):
+def price_of_for(
+    *,
+    account=None,
+    currency: str = "CNY",
+    on: date | None = None,
+    price_list: PriceList | None = None,
+):
     """A `price_of(product, quantity)` callable for `rapport.sales.lines.clean_lines`: the
-    catalogue price for `account`, or the product's list price when none is found in
-    `currency` (so a line is never left without a price)."""
+    catalogue price for `account` (the named `price_list` first), or the product's list
+    price when none is found in `currency` (so a line is never left without a price)."""
 
     def price_of(product: Product, quantity: Decimal) -> Decimal:
         found = find_price(
-            product=product, account=account, quantity=quantity, currency=currency, on=on
+            product=product,
+            account=account,
+            quantity=quantity,
+            currency=currency,
+            on=on,
+            price_list=price_list,
         )
         return product.list_price if found is None else found
 

@@ -13,7 +13,7 @@ from rapport.customers.forms import lookup_label, lookup_widget, parse_record_id
 from rapport.customers.models import Account, Contact
 from rapport.identity.models import Action, User
 
-from .models import Opportunity, Product, Quote
+from .models import Opportunity, PriceList, Product, Quote
 
 LINE_INPUTS = (
     "product",
@@ -38,6 +38,11 @@ class QuoteForm(TablerForm):
     )
     opportunity = forms.ChoiceField(label=_("Opportunity"), required=False)
     currency = forms.CharField(label=_("Currency"), max_length=3, required=False)
+    price_list = forms.ChoiceField(
+        label=_("Price list"),
+        required=False,
+        help_text=_("Blank: the best price list for the customer, line by line."),
+    )
     language = forms.ChoiceField(
         label=_("Language of the document"),
         choices=[("zh-hans", "简体中文"), ("en", "English")],
@@ -70,6 +75,7 @@ class QuoteForm(TablerForm):
                 account=lookup_label(quote.account),
                 contact=lookup_label(quote.contact) if quote.contact else "",
                 opportunity=str(quote.opportunity_id or ""),
+                price_list=str(quote.price_list_id or ""),
                 currency=quote.currency,
                 language=quote.language,
                 discount_percent=str(quote.discount_percent.normalize()),
@@ -87,6 +93,15 @@ class QuoteForm(TablerForm):
         self.fields["opportunity"].choices = [
             ("", "—"),
             *[(str(o.pk), f"{o.name} · {o.account.name}") for o in opportunities],
+        ]
+        self.fields["price_list"].choices = [
+            ("", _("Automatic")),
+            *[
+                (str(price_list.pk), f"{price_list.display_name} · {price_list.currency}")
+                for price_list in PriceList.objects.filter(is_active=True).order_by("name")[
+                    :MAX_PICKER
+                ]
+            ],
         ]
         if quote is not None and quote.opportunity_id:
             choices = list(self.fields["opportunity"].choices)
@@ -120,6 +135,9 @@ class QuoteForm(TablerForm):
             "account": self._record(Account, "account"),
             "contact": self._record(Contact, "contact"),
             "opportunity": opportunity,
+            "price_list": PriceList.objects.filter(pk=data["price_list"]).first()
+            if data.get("price_list")
+            else None,
             "language": data["language"],
             "discount_percent": data.get("discount_percent") or "0",
             "notes": data["notes"],

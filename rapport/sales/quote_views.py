@@ -33,7 +33,7 @@ from rapport.identity.views._common import _call, _message_call
 from . import lines as sales_lines
 from . import quote_hooks, quote_pdf
 from .config import get_settings
-from .models import Opportunity, Product, Quote, QuoteStatus
+from .models import Opportunity, PriceList, Product, Quote, QuoteStatus
 from .quote_forms import DeclineForm, QuoteForm, SendForm, posted_lines, product_choices
 from .services import quotes as quote_services
 
@@ -293,10 +293,16 @@ def quote_line_row(request: HttpRequest) -> HttpResponse:
             account_id = parse_record_id(account_pk)
             if account_id is not None:
                 account = Account.objects.restrict(user, Action.VIEW).filter(pk=account_id).first()
+            price_list_pk = request.GET.get("price_list", "")
             price_of = quote_services.price_of_for(
                 {
                     "account": account,
                     "currency": (request.GET.get("currency") or "").upper() or None,
+                    "price_list": PriceList.objects.filter(
+                        pk=int(price_list_pk), is_active=True
+                    ).first()
+                    if price_list_pk.isdigit()
+                    else None,
                 }
             )
             try:

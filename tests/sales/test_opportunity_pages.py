@@ -267,9 +267,7 @@ def test_detail_lists_its_quotes_and_orders_in_flat_queries(org):
     assert text.count("data-order-row=") == orders.count() == 4
     assert 'data-opportunity-card="quotes"' in text
     new_quote = reverse("sales:quote_create")
-    assert (
-        f'{new_quote}?account={opportunity.account_id}&amp;opportunity={opportunity.pk}' in text
-    )
+    assert f"{new_quote}?account={opportunity.account_id}&amp;opportunity={opportunity.pk}" in text
 
 
 def test_a_quote_started_on_the_opportunity_page_is_filled_in(org):
@@ -285,6 +283,7 @@ def test_a_quote_started_on_the_opportunity_page_is_filled_in(org):
     assert "甬江贸易" in form.initial["account"]
     # someone who may not see the opportunity gets an empty form, not its account
     stranger = signed_in(org["rep_south"])
-    assert "opportunity" not in stranger.get(url, {"opportunity": opportunity.pk}).context[
-        "form"
-    ].initial
+    assert (
+        "opportunity"
+        not in stranger.get(url, {"opportunity": opportunity.pk}).context["form"].initial
+    )

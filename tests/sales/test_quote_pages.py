@@ -101,6 +101,18 @@ def test_the_editor_computes_totals_and_fills_a_products_price(deal):  # noqa: F
         },
     ).content.decode()
     assert 'value="1000.00"' in row and 'value="13"' in row and "数控机床" in row
+    # the price list chosen on the quote prices the line
+    from rapport.sales.models import PriceList, PriceListItem
+
+    project = PriceList.objects.create(name="项目价", currency="CNY")
+    PriceListItem.objects.create(price_list=project, product=deal["product"], unit_price="888")
+    row = rep.get(
+        "/sales/quotes/line/",
+        {"line-product": deal["product"].pk, "line-quantity": "1", "price_list": project.pk},
+    ).content.decode()
+    assert 'value="888.00"' in row
+    editor = rep.get("/sales/quotes/new/").content.decode()
+    assert f'<option value="{project.pk}">项目价 · CNY</option>' in editor
 
 
 def test_only_drafts_open_in_the_editor(deal):  # noqa: F811

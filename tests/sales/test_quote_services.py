@@ -89,6 +89,38 @@ def test_create_numbers_prices_and_totals_the_quote(deal):
     assert AuditEvent.objects.filter(object_type=TYPE, object_id=str(quote.pk)).exists()
 
 
+def test_the_quote_s_price_list_prices_its_lines_before_any_other(deal):
+    from rapport.sales.models import PriceList, PriceListItem
+
+    product = deal["product"]
+    everyone = PriceList.objects.create(name="所有客户", currency="CNY")
+    PriceListItem.objects.create(price_list=everyone, product=product, unit_price="950.00")
+    project = PriceList.objects.create(name="项目价", currency="CNY")
+    PriceListItem.objects.create(price_list=project, product=product, unit_price="880.00")
+    PriceListItem.objects.create(
+        price_list=project, product=product, unit_price="850.00", min_quantity="10"
+    )
+    other = ProductFactory(list_price=Decimal("300.00"))
+    assert make(deal).lines.get().unit_price == Decimal("950.00")  # the best list in force
+    quote = make(
+        deal,
+        price_list=project,
+        lines=[
+            {"product": product.pk, "quantity": "12"},
+            {"product": other.pk, "quantity": "1"},  # not on the list: the usual lookup
+        ],
+    )
+    first, second = quote.lines.order_by("position")
+    assert (first.unit_price, second.unit_price) == (Decimal("850.00"), Decimal("300.00"))
+    # a list in another currency is refused, naming the price list, and nothing is stored
+    dollars = PriceList.objects.create(name="美元价", currency="USD")
+    before = Quote.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        make(deal, price_list=dollars)
+    assert caught.value.error_dict["price_list"][0].code == "other_currency"
+    assert Quote.objects.count() == before
+
+
 def test_terms_default_from_the_settings_in_the_quote_language(deal):
     current = get_settings()
     current.quote_terms = "款到发货。"

@@ -130,15 +130,18 @@ def _status_changed(quote: Quote, before: str) -> None:
 
 
 def price_of_for(quote_values: dict[str, Any]):
-    """The unit price of a product on this quote: the catalogue's price for its account, in
-    its currency, on its date (`rapport.sales.prices`), else the product's list price."""
+    """The unit price of a product on this quote: its price list's price when it names one,
+    else the catalogue's price for its account, in its currency, on its date
+    (`rapport.sales.prices`), else the product's list price."""
     from ..prices import price_of_for as catalogue_price_of
 
     account = quote_values.get("account")
+    price_list = quote_values.get("price_list")
     return catalogue_price_of(
         account=account if isinstance(account, Account) else None,
         currency=quote_values.get("currency") or get_settings().default_currency,
         on=quote_values.get("issue_date") or timezone.localdate(),
+        price_list=price_list if isinstance(price_list, PriceList) else None,
     )
 
 
@@ -260,6 +263,15 @@ def _check_together(quote_values: dict[str, Any], errors: dict[str, list]) -> No
     ):
         errors.setdefault("opportunity", []).append(
             ValidationError(_("Choose an opportunity of this account."), code="other_account")
+        )
+    price_list, currency = quote_values.get("price_list"), quote_values.get("currency")
+    if isinstance(price_list, PriceList) and currency and price_list.currency != currency:
+        errors.setdefault("price_list", []).append(
+            ValidationError(
+                _("This price list is in %(list)s; the quote is in %(quote)s.")
+                % {"list": price_list.currency, "quote": currency},
+                code="other_currency",
+            )
         )
     issue, until = quote_values.get("issue_date"), quote_values.get("valid_until")
     if isinstance(issue, date) and isinstance(until, date) and until < issue:
