@@ -25,7 +25,15 @@ from rapport.core.errors import PermissionDenied
 from rapport.identity import policy
 from rapport.identity.models import Action, User
 
-from ..models import PriceList, PriceListItem, Product, ProductCategory, TaxRate
+from ..config import get_settings
+from ..models import (
+    PriceList,
+    PriceListItem,
+    Product,
+    ProductCategory,
+    SalesSettings,
+    TaxRate,
+)
 
 SECURITY_TYPE = Product.security_type
 CATEGORY_FIELDS = ("name", "name_en", "parent", "position", "is_active")
@@ -699,6 +707,14 @@ def _clean_price_list(price_list: PriceList | None, values: dict[str, Any]) -> d
     return cleaned
 
 
+def _one_price_list_writer() -> None:
+    """One writer of price lists at a time (until the transaction ends): the overlap check
+    must see every other list, also one being created at the same instant. The lock is on
+    the sales settings' single row, which always exists (SQLite serialises writers anyway)."""
+    current = get_settings()
+    list(SalesSettings.objects.select_for_update().filter(pk=current.pk).values_list("pk"))
+
+
 def price_list_create(
     *,
     actor: User,
@@ -726,8 +742,7 @@ def price_list_create(
         "is_active": is_active,
     }
     with transaction.atomic():
-        # one writer of price lists at a time: the overlap check must see every other list
-        list(PriceList.objects.select_for_update().filter(currency=str(currency).upper())[:1])
+        _one_price_list_writer()
         cleaned = _clean_price_list(None, values)
         price_list = PriceList(**cleaned)
         _write(actor, price_list, PRICE_LIST_FIELDS, None)
@@ -740,6 +755,7 @@ def price_list_update(*, actor: User, price_list: PriceList, **changes: Any) -> 
     if unknown:
         raise TypeError(f"unknown price list fields: {sorted(unknown)}")
     with transaction.atomic():
+        _one_price_list_writer()
         price_list = PriceList.objects.select_for_update().get(pk=price_list.pk)
         cleaned = _clean_price_list(price_list, changes)
         before = trail.snapshot(price_list, PRICE_LIST_FIELDS)
