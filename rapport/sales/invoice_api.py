@@ -12,21 +12,30 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from rapport.core import trail
 from rapport.core.api import StrictInputSerializer, error_responses, parse
 from rapport.core.errors import NotFound
 from rapport.customers.api import AccountRefSerializer
 from rapport.identity.api import GenericViewSet, GrantPermission, IdFilter, UserRefSerializer
 from rapport.identity.models import Action
 
+from . import invoice_pdf
 from .invoice_selectors import BUCKETS, receivables_ageing, with_balance
 from .models import Invoice, InvoiceKind, InvoiceStatus, Payment, PaymentMethod
 from .quote_api import QuoteLineOutputSerializer
@@ -177,6 +186,7 @@ class InvoiceViewSet(GenericViewSet):
         "cancel": Action.CHANGE,
         "credit_note": Action.ADD,
         "payments": Action.CHANGE,
+        "pdf": Action.VIEW,
     }
     serializer_class = InvoiceOutputSerializer
     filterset_class = InvoiceFilter
@@ -212,6 +222,33 @@ class InvoiceViewSet(GenericViewSet):
 
     def retrieve(self, request, pk=None):
         return self.render(self.fetch(Action.VIEW, pk))
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "language",
+                OpenApiTypes.STR,
+                enum=[*invoice_pdf.LANGUAGES],
+                description="Default zh-hans.",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="PDF"),
+            **error_responses(401, 403, 404),
+        },
+        description="The invoice or credit note as a PDF with the company's letterhead: lines, "
+        "VAT, totals, paid and still owed.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def pdf(self, request, pk=None):
+        invoice = self.fetch(Action.VIEW, pk)
+        content = invoice_pdf.render_invoice_pdf(
+            invoice, request.query_params.get("language") or "zh-hans"
+        )
+        trail.record(actor=request.user, action="invoice.pdf", target=invoice)
+        response = HttpResponse(content, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice_pdf.filename(invoice)}"'
+        return response
 
     @extend_schema(
         request=None,

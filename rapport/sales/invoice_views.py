@@ -13,15 +13,17 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rapport.core import trail
 from rapport.core.paging import cursor_page
 from rapport.identity import policy
 from rapport.identity.models import Action
 from rapport.identity.views._common import _call, _message_call
 
+from . import invoice_pdf
 from .invoice_selectors import BUCKETS, receivables_ageing, with_balance
 from .models import Invoice, InvoiceKind, InvoiceStatus, Payment
 from .order_forms import CreditNoteForm, PaymentForm
@@ -265,3 +267,17 @@ def receivables(request: HttpRequest) -> HttpResponse:
             "today": timezone.localdate(),
         },
     )
+
+
+@login_required
+def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The invoice (or credit note) as a PDF in the reader's language (`?language=` to
+    choose), audited like every download."""
+    user = request.user
+    invoice = invoice_for(user, pk)
+    language = request.GET.get("language") or translation.get_language() or "zh-hans"
+    content = invoice_pdf.render_invoice_pdf(invoice, language)
+    trail.record(actor=user, action="invoice.pdf", target=invoice)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice_pdf.filename(invoice)}"'
+    return response

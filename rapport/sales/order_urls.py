@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("sales/orders/<int:pk>/invoice/", order_views.order_invoice, name="order_invoice"),
     path("sales/invoices/", invoice_views.invoice_list, name="invoice_list"),
     path("sales/invoices/<int:pk>/", invoice_views.invoice_detail, name="invoice_detail"),
+    path("sales/invoices/<int:pk>/pdf/", invoice_views.invoice_pdf_download, name="invoice_pdf"),
     path("sales/invoices/<int:pk>/issue/", invoice_views.invoice_issue, name="invoice_issue"),
     path("sales/invoices/<int:pk>/cancel/", invoice_views.invoice_cancel, name="invoice_cancel"),
     path("sales/invoices/<int:pk>/pay/", invoice_views.invoice_pay, name="invoice_pay"),

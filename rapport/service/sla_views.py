@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from rapport.core.forms import TablerForm
 from rapport.customers import options as account_options
@@ -31,7 +31,7 @@ class SlaPolicyForm(TablerForm):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
     name_en = forms.CharField(label=gettext_lazy("English name"), max_length=200, required=False)
     position = forms.IntegerField(
-        label=gettext_lazy("Order"),
+        label=pgettext_lazy("position in a list", "Order"),
         required=False,
         initial=0,
         help_text=gettext_lazy("Policies are tried in this order; the first that matches applies."),

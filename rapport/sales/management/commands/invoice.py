@@ -4,6 +4,7 @@ through the same services and restrictions as the pages and the API."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -11,11 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.core import trail
 from rapport.core.commands import CliCommand, format_table
 from rapport.core.errors import PermissionDenied
 from rapport.identity.commands import add_actor_argument, resolve_actor
 from rapport.identity.models import Action
 
+from ... import invoice_pdf
 from ...invoice_selectors import with_balance
 from ...models import Invoice, InvoiceStatus, Order, PaymentMethod
 from ...services import invoices as invoice_services
@@ -27,7 +30,7 @@ class Command(CliCommand):
 
     def add_arguments(self, parser):
         commands = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{list,create,issue,pay}"
+            dest="subcommand", required=True, metavar="{list,create,issue,pay,pdf}"
         )
         listing = commands.add_parser("list", help=gettext_lazy("Invoices you may see."))
         listing.add_argument("--status", choices=InvoiceStatus.values)
@@ -57,6 +60,11 @@ class Command(CliCommand):
         pay.add_argument("--method", default=PaymentMethod.BANK_TRANSFER)
         pay.add_argument("--reference", default="")
         add_actor_argument(pay)
+        pdf = commands.add_parser("pdf", help=gettext_lazy("Save the invoice as a PDF file."))
+        pdf.add_argument("invoice", help=gettext_lazy("Number or id."))
+        pdf.add_argument("--output", "-o", help=gettext_lazy("File (default: NUMBER.pdf)."))
+        pdf.add_argument("--language", choices=invoice_pdf.LANGUAGES, default="zh-hans")
+        add_actor_argument(pdf)
 
     def handle(self, *args, **options):
         actor = resolve_actor(options["acting_as"])
@@ -118,6 +126,16 @@ class Command(CliCommand):
             _("%(number)s drafted: %(currency)s %(total)s")
             % {"number": invoice.number, "currency": invoice.currency, "total": invoice.total}
         )
+
+    def do_pdf(self, actor, options) -> None:
+        invoice = find(Invoice, actor, options["invoice"], Action.VIEW, _("invoice"))
+        path = Path(options["output"] or invoice_pdf.filename(invoice))
+        try:
+            path.write_bytes(invoice_pdf.render_invoice_pdf(invoice, options["language"]))
+        except OSError as error:
+            raise CommandError(f"{path}: {error.strerror}") from None
+        trail.record(actor=actor, action="invoice.pdf", target=invoice)
+        self.stdout.write(_("Saved %(path)s.") % {"path": path})
 
     def do_issue(self, actor, options) -> None:
         invoice = find(Invoice, actor, options["invoice"], Action.CHANGE, _("invoice"))
