@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.customfields import rules as custom_field_rules
@@ -96,7 +97,13 @@ def _grants(user) -> dict[tuple[str, str], list[GrantRule]]:
 
 def forget(user) -> None:
     """Drop the cached grants (after a role change in the same request)."""
-    for attr in ("_rapport_grants", "_rapport_team_ids", "_rapport_field_rules"):
+    for attr in (
+        "_rapport_grants",
+        "_rapport_team_ids",
+        "_rapport_field_rules",
+        "_rapport_members",
+        "_rapport_shared",
+    ):
         if hasattr(user, attr):
             delattr(user, attr)
 
@@ -111,6 +118,24 @@ def _team_ids(user) -> list[int]:
         )
         user._rapport_team_ids = cached
     return cached
+
+
+def _ids(user, key: tuple, query) -> list[int]:
+    """A list of ids read once per user object (like the grants): the people and teams a
+    team or department scope covers. Written into the condition as a literal list, so the
+    database can combine it with the owner indexes (a subquery in an OR cannot be, and a
+    department's board then reads every open deal of the pipeline — bench/README.md)."""
+    cached = getattr(user, "_rapport_members", None)
+    if cached is None:
+        cached = user._rapport_members = {}
+    if key not in cached:
+        cached[key] = sorted(set(query.values_list("pk", flat=True)))
+    return cached[key]
+
+
+# At most this many shared records are written into a condition as a list; more stay a
+# subquery (a list that long would cost more to send than the index saves).
+SHARED_AS_LIST = 500
 
 
 def _is_usable(user) -> bool:
@@ -130,8 +155,10 @@ def _scope_q(user, owner_field: str, scope: str, team_field: str | None = None) 
         team_ids = _team_ids(user)
         if not team_ids:
             return own
-        members = User.objects.filter(Q(teams__in=team_ids) | Q(led_teams__in=team_ids)).values(
-            "pk"
+        members = _ids(
+            user,
+            ("team", tuple(team_ids)),
+            User.objects.filter(Q(teams__in=team_ids) | Q(led_teams__in=team_ids)),
         )
         covered = own | Q(**{f"{owner_field}__in": members})
         if team_field:
@@ -141,10 +168,14 @@ def _scope_q(user, owner_field: str, scope: str, team_field: str | None = None) 
         if user.department_id is None:
             return own
         path = user.department.path
-        members = User.objects.filter(department__path__startswith=path).values("pk")
+        members = _ids(
+            user, ("department", path), User.objects.filter(department__path__startswith=path)
+        )
         covered = own | Q(**{f"{owner_field}__in": members})
         if team_field:
-            teams = Team.objects.filter(department__path__startswith=path).values("pk")
+            teams = _ids(
+                user, ("teams", path), Team.objects.filter(department__path__startswith=path)
+            )
             covered |= Q(**{f"{team_field}__in": teams})
         return covered
     raise ValueError(f"unknown scope {scope!r}")
@@ -187,9 +218,35 @@ def restriction_q(user, model, action: str) -> Q | None:
         shared = RecordShare.objects.filter(
             grantee, content_type=content_type, level__in=share_levels
         ).values("object_id")
-        share_q = Q(pk__in=shared)
-        condition = share_q if condition is None else condition | share_q
+        # none adds nothing; a few are a list; many stay a subquery
+        ids = _shared_ids(user, content_type.pk, tuple(share_levels), shared)
+        if ids:
+            share_q = Q(pk__in=ids if len(ids) <= SHARED_AS_LIST else shared)
+            condition = share_q if condition is None else condition | share_q
     return condition
+
+
+# Bumped whenever a share is written or removed in this process: the shared ids cached on a
+# user object are read again after any change (a user object lives for one request).
+_share_generation = [0]
+
+
+def _shares_changed(**kwargs) -> None:
+    _share_generation[0] += 1
+
+
+post_save.connect(_shares_changed, sender=RecordShare, weak=False)
+post_delete.connect(_shares_changed, sender=RecordShare, weak=False)
+
+
+def _shared_ids(user, content_type_id: int, levels: tuple, shared) -> list:
+    cached = getattr(user, "_rapport_shared", None)
+    if cached is None or cached[0] != _share_generation[0]:
+        cached = user._rapport_shared = (_share_generation[0], {})
+    key = (content_type_id, levels)
+    if key not in cached[1]:
+        cached[1][key] = list(shared.values_list("object_id", flat=True)[: SHARED_AS_LIST + 1])
+    return cached[1][key]
 
 
 def has_grant(user, object_type: str, action: str) -> bool:

@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 from django.core import mail
 
 from rapport.automation.sales_quotes import install_default_process
@@ -120,6 +121,8 @@ def test_from_a_pooled_lead_to_the_last_payment(org, new_page, language, width):
     with page.expect_response(re.compile(r"/sales/quotes/line/")):
         row.locator("select[name=line-product]").select_option(str(lathe.pk))
     row = page.locator("[data-testid=quote-line]").first
+    # the response is in; htmx swaps the row right after it
+    expect(row.locator("input[name=line-unit_price]")).to_have_value("1000.00")
     with page.expect_response(re.compile(r"/sales/quotes/totals/")):
         row.locator("input[name=line-quantity]").fill("4")
     with page.expect_response(re.compile(r"/sales/quotes/totals/")):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.automation.sales_quotes import install_default_process
 from rapport.customers import services as customer_services
@@ -40,7 +41,8 @@ def test_a_rep_writes_a_quote_in_the_editor(org, new_page, language, width):  # 
     with page.expect_response(re.compile(r"/sales/quotes/line/")):
         row.locator("select[name=line-product]").select_option(str(product.pk))
     row = page.locator("[data-testid=quote-line]").first
-    assert row.locator("input[name=line-unit_price]").input_value() == "1000.00"
+    # the response is in; htmx swaps the row right after it
+    expect(row.locator("input[name=line-unit_price]")).to_have_value("1000.00")
     with page.expect_response(re.compile(r"/sales/quotes/totals/")):
         row.locator("input[name=line-quantity]").fill("2")
     page.locator("[data-total=total]").filter(has_text="2260").wait_for()
