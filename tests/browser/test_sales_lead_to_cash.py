@@ -11,8 +11,8 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import expect
 from django.core import mail
+from playwright.sync_api import expect
 
 from rapport.automation.sales_quotes import install_default_process
 from rapport.sales.models import (
