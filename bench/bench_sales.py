@@ -121,7 +121,9 @@ def build(args, rng: random.Random) -> None:
     top.path = f"/{top.pk}/"
     top.save()
     manager_role = Role.objects.get(code="sales_manager")
-    director = User.objects.create(username="bench-director", display_name="销售总监")
+    director = User.objects.create(
+        username="bench-director", display_name="销售总监", department=top
+    )
     director.roles.add(manager_role)
     top.manager = director
     top.save()
