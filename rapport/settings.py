@@ -313,9 +313,7 @@ SERVICE_IMAP = {
 SERVICE_MAIL_MAX_BYTES = int(os.environ.get("RAPPORT_SERVICE_MAIL_MAX_MB", "80")) * 1024 * 1024
 # SMS (rules, surveys; rapport.core.sms): LogSMSBackend logs and keeps them (nothing leaves the machine),
 # ConsoleSMSBackend prints them; a provider's backend has send(to, text) -> id.
-RAPPORT_SMS_BACKEND = os.environ.get(
-    "RAPPORT_SMS_BACKEND", "rapport.core.sms.LogSMSBackend"
-)
+RAPPORT_SMS_BACKEND = os.environ.get("RAPPORT_SMS_BACKEND", "rapport.core.sms.LogSMSBackend")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -342,6 +340,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # record ids in paths (rapport.identity.api.base.RecordId)
+    "PATH_CONVERTER_OVERRIDES": {
+        "recordid": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}
+    },
     # Same-named fields with different choice sets get their own enum names.
     "ENUM_NAME_OVERRIDES": {
         "TagColourEnum": "rapport.core.tags.models.Colour",

@@ -46,6 +46,7 @@ class AutomationConfig(AppConfig):
             events.subscribe(topic, engine.on_record_event, keyed=True)
         post_migrate.connect(_ensure_system_actor, sender=self)
         from . import approvals  # noqa: F401  (registers start_approval, the record lock, messages)
+
         __import__("rapport.automation.sales_quotes", fromlist=["_"]).register()  # sales quotes
         __import__("rapport.automation.sales_leads", fromlist=["_"]).register()  # sales leads
         __import__("rapport.automation.sales", fromlist=["_"]).register()  # opportunities

@@ -48,6 +48,9 @@ class CustomersConfig(AppConfig):
         from . import custom_columns
 
         custom_columns.register()
+        from . import imports
+
+        imports.register()  # accounts, contacts and interactions in the import wizard
 
         actions = ["view", "add", "change", "delete", "export", "import", "assign"]
         policy.register(

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from rapport.core import duplicates
+from rapport.core import duplicates, imports
 from rapport.core.api import CursorPagination, StrictInputSerializer, error_responses, parse
 from rapport.core.errors import NotFound
 from rapport.identity import policy
@@ -210,7 +210,15 @@ class ImportRunSerializer(serializers.Serializer):
 
 
 class ImportCreateSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=sorted(importing.MODELS))
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = [kind.object_type for kind in imports.types()]
+
+    type = serializers.ChoiceField(
+        choices=[],
+        help_text="What the rows are: customers.account, customers.contact, "
+        "customers.interaction, sales.lead …",
+    )
     file = serializers.FileField(help_text="CSV (UTF-8, UTF-16, GB18030/GBK) or XLSX.")
 
 

@@ -31,6 +31,7 @@ import subprocess
 import tarfile
 import tempfile
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,8 @@ def _open(path: Path, folder: Path) -> dict[str, Any]:
     try:
         with tarfile.open(path, "r:gz") as archive:
             archive.extractall(folder, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as error:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        # a damaged byte shows as a bad checksum, a broken gzip block or a broken tar header
         raise BackupError(_("The archive cannot be read: %(error)s") % {"error": error}) from error
     manifest_path = folder / "manifest.json"
     if not manifest_path.exists():

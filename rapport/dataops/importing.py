@@ -1,4 +1,5 @@
-"""Importing accounts and contacts from CSV and XLSX files.
+"""Importing records from CSV and XLSX files: every type the domain apps register in
+`core.imports` (accounts, contacts, interactions, leads …).
 
     run = import_create(actor=…, object_type="customers.account", upload=file)  # header read,
     import_configure(actor=…, run=run, mapping={…}, mode="upsert", key="credit_code")  # checked
@@ -7,7 +8,8 @@
     job = import_start(actor=…, run=run)                  # the rows written, as a Job
     import_execute(job)            # what the worker runs; resumes from the job's checkpoint
     failed_rows(run)               # the failed rows with an error column, to fix and re-import
-    import_rollback(actor=…, run=run)   # created records deactivated, updated ones put back
+    import_rollback(actor=…, run=run)   # created records removed (the type's `remove`: accounts
+                                        # deactivated …), updated ones put back
 
 Every row goes through the same services as a form or the API (permissions, field rules,
 normalization, validation, audit, events), in its own savepoint: a bad row fails alone with
@@ -37,31 +39,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from rapport.core import jobs, normalize, trail
+from rapport.core import imports, jobs, normalize, trail
 from rapport.core.customfields import values as custom_values
 from rapport.core.errors import NotFound, PermissionDenied
+from rapport.core.imports import ImportField, ImportType
 from rapport.core.models import Job
 from rapport.core.rows import insert_rows
 from rapport.core.search import receivers as search_receivers
 from rapport.core.search import text as search_text
-from rapport.customers import services as customer_services
-from rapport.customers.models import (
-    Account,
-    Contact,
-    ContactIdentifier,
-    Direction,
-    IdentifierKind,
-    Interaction,
-    InteractionKind,
-    Outcome,
-)
+from rapport.customers.models import Account, Contact, ContactIdentifier, IdentifierKind
 from rapport.customers.validators import (
     identifier_blind,
     normalize_credit_code,
     normalize_email,
-    normalize_id_number,
     normalize_phone,
 )
 from rapport.identity import policy
@@ -78,168 +69,23 @@ MAX_UPLOAD_MB = getattr(settings, "IMPORT_MAX_MB", 200)
 ERROR_COLUMN = "错误 / Errors"
 
 
-@dataclass(frozen=True)
-class ImportField:
-    name: str
-    label: Any
-    synonyms: tuple[str, ...] = ()
-    required: bool = False  # when creating
-
-
-ACCOUNT_FIELDS = (
-    ImportField(
-        "name",
-        gettext_lazy("Name"),
-        (
-            "名称",
-            "客户名称",
-            "公司名称",
-            "企业名称",
-            "单位名称",
-            "客户",
-            "公司",
-            "company",
-            "company name",
-            "account",
-            "account name",
-            "customer",
-        ),
-        required=True,
-    ),
-    ImportField("short_name", gettext_lazy("Short name"), ("简称", "short name", "abbreviation")),
-    ImportField(
-        "credit_code",
-        gettext_lazy("Unified social credit code"),
-        ("统一社会信用代码", "信用代码", "社会信用代码", "税号", "credit code", "uscc"),
-    ),
-    ImportField("industry", gettext_lazy("Industry"), ("行业", "所属行业", "industry")),
-    ImportField("province", gettext_lazy("Province"), ("省份", "省", "province", "state")),
-    ImportField("city", gettext_lazy("City"), ("城市", "市", "city")),
-    ImportField("address", gettext_lazy("Address"), ("地址", "详细地址", "address")),
-    ImportField(
-        "phone",
-        gettext_lazy("Phone"),
-        ("电话", "联系电话", "座机", "公司电话", "phone", "telephone", "tel"),
-    ),
-    ImportField(
-        "website", gettext_lazy("Website"), ("网站", "网址", "官网", "website", "url", "web")
-    ),
-    ImportField("tier", gettext_lazy("Tier"), ("等级", "客户等级", "级别", "tier", "grade")),
-    ImportField(
-        "lifecycle_stage",
-        gettext_lazy("Lifecycle stage"),
-        ("阶段", "生命周期", "生命周期阶段", "客户阶段", "stage", "lifecycle stage"),
-    ),
-    ImportField("owner", gettext_lazy("Owner (username)"), ("负责人", "所有者", "owner")),
-)
-CONTACT_FIELDS = (
-    ImportField(
-        "name",
-        gettext_lazy("Name"),
-        ("姓名", "联系人", "联系人姓名", "名字", "name", "contact", "contact name", "full name"),
-        required=True,
-    ),
-    ImportField(
-        "title",
-        gettext_lazy("Job title"),
-        ("职位", "职务", "头衔", "title", "job title", "position"),
-    ),
-    ImportField(
-        "phones",
-        gettext_lazy("Phones"),
-        ("手机", "手机号", "手机号码", "电话", "联系电话", "mobile", "phone", "phones", "cell"),
-    ),
-    ImportField(
-        "emails",
-        gettext_lazy("E-mails"),
-        ("邮箱", "电子邮件", "电子邮箱", "email", "e-mail", "emails", "mail"),
-    ),
-    ImportField(
-        "id_number",
-        gettext_lazy("ID number"),
-        ("身份证", "身份证号", "身份证号码", "id number", "id card"),
-    ),
-    ImportField(
-        "account",
-        gettext_lazy("Account (name or credit code)"),
-        (
-            "公司",
-            "公司名称",
-            "客户",
-            "客户名称",
-            "单位",
-            "所属公司",
-            "company",
-            "account",
-            "organization",
-        ),
-    ),
-    ImportField("owner", gettext_lazy("Owner (username)"), ("负责人", "所有者", "owner")),
-)
-INTERACTION_FIELDS = (
-    ImportField(
-        "kind",
-        gettext_lazy("Kind (call, visit, meeting …)"),
-        ("类型", "方式", "跟进方式", "联系方式", "活动类型", "kind", "type", "activity type"),
-        required=True,
-    ),
-    ImportField(
-        "occurred_at",
-        gettext_lazy("When"),
-        ("时间", "日期", "跟进时间", "联系时间", "发生时间", "date", "time", "when", "occurred at"),
-    ),
-    ImportField("subject", gettext_lazy("Subject"), ("主题", "标题", "subject", "title")),
-    ImportField(
-        "body",
-        gettext_lazy("Notes"),
-        ("内容", "备注", "记录", "跟进内容", "详情", "notes", "body", "description", "details"),
-    ),
-    ImportField("direction", gettext_lazy("Direction"), ("方向", "呼入呼出", "direction")),
-    ImportField("outcome", gettext_lazy("Outcome"), ("结果", "跟进结果", "outcome", "result")),
-    ImportField(
-        "duration_minutes",
-        gettext_lazy("Duration (minutes)"),
-        ("时长", "通话时长", "时长(分钟)", "duration", "minutes"),
-    ),
-    ImportField("next_step", gettext_lazy("Next step"), ("下一步", "下一步计划", "next step")),
-    ImportField(
-        "account",
-        gettext_lazy("Account (name or credit code)"),
-        ("公司", "公司名称", "客户", "客户名称", "单位", "company", "account", "customer"),
-    ),
-    ImportField(
-        "contact",
-        gettext_lazy("Contact (phone, e-mail or name)"),
-        ("联系人", "联系人姓名", "联系人电话", "contact", "contact name", "person"),
-    ),
-    ImportField("owner", gettext_lazy("Owner (username)"), ("负责人", "跟进人", "销售", "owner")),
-)
-KEYS = {
-    Account.security_type: ("credit_code", "phone"),
-    Contact.security_type: ("emails", "phones", "id_number"),
-    Interaction.security_type: (),
-}
-MODELS = {
-    Account.security_type: Account,
-    Contact.security_type: Contact,
-    Interaction.security_type: Interaction,
-}
-# Interactions are history: only added (their rows are told apart by their cells).
-CREATE_ONLY = {Interaction.security_type}
-
-
 def _refuse(name: str, message: str, code: str) -> ValidationError:
     return ValidationError({name: ValidationError(message, code=code)})
 
 
+def import_type(object_type: str) -> ImportType:
+    """The registered type (`core.imports`), or a ValidationError naming it."""
+    found = imports.get(object_type)
+    if found is None:
+        raise _refuse(
+            "type", _("“%(type)s” cannot be imported.") % {"type": object_type}, "unknown_type"
+        )
+    return found
+
+
 def fields_for(user, object_type: str) -> dict[str, ImportField]:
-    """The fields a file's columns can go to: the standard ones and the active custom fields."""
-    standard = {
-        Account.security_type: ACCOUNT_FIELDS,
-        Contact.security_type: CONTACT_FIELDS,
-        Interaction.security_type: INTERACTION_FIELDS,
-    }[object_type]
-    found = {spec.name: spec for spec in standard}
+    """The fields a file's columns can go to: the type's own and its active custom fields."""
+    found = {spec.name: spec for spec in import_type(object_type).fields}
     for custom in custom_values.definitions(object_type):
         found[f"cf.{custom.key}"] = ImportField(
             f"cf.{custom.key}",
@@ -274,10 +120,7 @@ def suggest_mapping(user, object_type: str, headers: list[str]) -> dict[str, str
 
 
 def _require_import(actor: User, object_type: str) -> None:
-    if object_type not in MODELS:
-        raise _refuse(
-            "type", _("“%(type)s” cannot be imported.") % {"type": object_type}, "unknown_type"
-        )
+    import_type(object_type)
     if not policy.has_grant(actor, object_type, Action.IMPORT):
         raise PermissionDenied()
 
@@ -356,6 +199,7 @@ def clean_mapping(
     """The mapping as stored ({column: field}); one ValidationError naming every problem by
     column: unknown fields, a field used twice, fields the user may not change, a missing
     name when creating, a key that is not mapped."""
+    kind = import_type(run.object_type)
     fields = fields_for(actor, run.object_type)
     rules = policy.field_rules(actor, run.object_type)
     errors: dict[str, list[ValidationError]] = {}
@@ -414,7 +258,7 @@ def clean_mapping(
             continue
         used[name] = label
         cleaned[str(index)] = name
-    if mode != ImportMode.CREATE and run.object_type in CREATE_ONLY:
+    if mode != ImportMode.CREATE and kind.add_only:
         fail("mode", _("These records can only be added."), "invalid_choice")
     if mode in (ImportMode.CREATE, ImportMode.UPSERT):
         for spec in fields.values():
@@ -425,9 +269,9 @@ def clean_mapping(
                     % {"field": spec.label},
                     "required",
                 )
-    if mode in (ImportMode.UPDATE, ImportMode.UPSERT) and run.object_type not in CREATE_ONLY:
-        if key not in KEYS[run.object_type]:
-            offered = ", ".join(str(fields[k].label) for k in KEYS[run.object_type])
+    if mode in (ImportMode.UPDATE, ImportMode.UPSERT) and not kind.add_only:
+        if key not in kind.keys:
+            offered = ", ".join(str(fields[k].label) for k in kind.keys)
             fail(
                 "key",
                 _("Choose the key that finds existing records: %(keys)s.") % {"keys": offered},
@@ -512,6 +356,12 @@ class Context:
     # the first row of each key (and, without a key, of each row fingerprint) in this file
     keys_seen: dict[str, int] = field(default_factory=dict)
     fingerprints: dict[bytes, int] = field(default_factory=dict)
+    type: ImportType = field(init=False)
+    fields: dict[str, ImportField] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.type = import_type(self.run.object_type)
+        self.fields = fields_for(self.actor, self.run.object_type)
 
     def remember(self, number: int, cells: list[str]) -> tuple[str, int | None]:
         """The row's key and the earlier row of this file with the same key (or, without
@@ -585,37 +435,19 @@ def _account(ctx: Context, text: str) -> Account:
     return account
 
 
-CHOICES = {"kind": InteractionKind, "direction": Direction, "outcome": Outcome}
-# Other words spreadsheets use for the choices, beside their codes and labels.
-CHOICE_WORDS = {
-    "call": ("通话", "打电话", "phone", "phone call"),
-    "email": ("邮件", "电邮", "mail"),
-    "meeting": ("开会", "会面"),
-    "visit": ("上门", "走访", "拜访客户"),
-    "sms": ("短消息", "text", "text message"),
-    "chat": ("微信", "wechat", "聊天", "企业微信", "qq", "im"),
-    "note": ("笔记", "记录"),
-    "inbound": ("呼入", "来电", "in"),
-    "outbound": ("呼出", "去电", "out"),
-}
-
-
-def _choice(name: str, cell: str) -> str:
+def _choice(spec: ImportField, cell: str) -> str:
     """A choice's code from its code or its label in Chinese or English ("电话", "Call")."""
-    choices = CHOICES[name]
     wanted = _header_key(cell)
-    for code, label in choices.choices:
-        if code == InteractionKind.TASK:
-            continue
-        names = {code, str(label), *CHOICE_WORDS.get(code, ())}
+    for code, label in spec.choices:
+        names = {code, str(label), *spec.words.get(code, ())}
         for language in ("zh-hans", "en"):
             with translation.override(language):
                 names.add(str(label))
         if wanted in {_header_key(text) for text in names}:
             return code
-    offered = [str(label) for code, label in choices.choices if code != InteractionKind.TASK]
+    offered = [str(label) for _code, label in spec.choices]
     raise _refuse(
-        name,
+        spec.argument,
         _("“%(value)s” is not one of: %(choices)s.")
         % {"value": cell, "choices": ", ".join(offered)},
         "invalid_choice",
@@ -691,31 +523,36 @@ def _contact(ctx: Context, text: str) -> Contact:
 
 
 def _values(ctx: Context, cells: list[str]) -> dict[str, Any]:
+    """The row's cells as the services' arguments (references looked up, choices coded)."""
     values: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     errors: dict[str, list[ValidationError]] = {}
+    fields = ctx.fields
     for column, name in ctx.run.mapping.items():
         index = int(column)
         cell = cells[index] if index < len(cells) else ""
         if cell == "":
             continue
+        if name.startswith("cf."):
+            custom[name[3:]] = cell
+            continue
+        spec = fields[name]
         try:
-            if name == "owner":
-                values["owner"] = _owner(ctx, cell)
-            elif name == "account" and ctx.run.object_type == Interaction.security_type:
-                values["account"] = _account(ctx, cell)
-            elif name == "account":
-                values["accounts"] = [_account(ctx, cell)]
-            elif name == "contact":
-                values["contact"] = _contact(ctx, cell)
-            elif name in CHOICES:
-                values[name] = _choice(name, cell)
-            elif name == "occurred_at":
-                values[name] = _when(cell)
-            elif name.startswith("cf."):
-                custom[name[3:]] = cell
+            if spec.parse == imports.OWNER:
+                value: Any = _owner(ctx, cell)
+            elif spec.parse == imports.ACCOUNT:
+                value = _account(ctx, cell)
+            elif spec.parse == imports.ACCOUNTS:
+                value = [_account(ctx, cell)]
+            elif spec.parse == imports.CONTACT:
+                value = _contact(ctx, cell)
+            elif spec.parse == imports.CHOICE:
+                value = _choice(spec, cell)
+            elif spec.parse == imports.DATETIME:
+                value = _when(cell)
             else:
-                values[name] = cell
+                value = cell
+            values[spec.argument] = value
         except ValidationError as error:
             for key, messages in error.message_dict.items():
                 errors.setdefault(key, []).extend(ValidationError(m) for m in messages)
@@ -739,23 +576,12 @@ def _key_value(run: ImportRun, cells: list[str]) -> str:
     raw = cells[column] if column is not None and column < len(cells) else ""
     if not raw:
         return ""
-    first = raw
-    if run.key in ("phones", "emails"):
-        for separator in ("、", ";", "\n", "，", "；"):
-            first = normalize.half_width(first).replace(separator, ",")
-        first = first.split(",")[0]
-    normalizer = {
-        "credit_code": normalize_credit_code,
-        "phone": normalize_phone,
-        "phones": normalize_phone,
-        "emails": normalize_email,
-        "id_number": normalize_id_number,
-    }[run.key]
-    try:
-        value = normalizer(first)
-    except ValidationError:
-        return ""
-    return value.lower() if run.key == "emails" else value
+    first = normalize.half_width(raw)  # lists of phones or e-mails: the first one
+    for separator in ("、", ";", "\n", "，", "；"):
+        first = first.replace(separator, ",")
+    first = first.split(",")[0]
+    normalizer = import_type(run.object_type).field(run.key).normalize
+    return normalizer(first) if normalizer else ""
 
 
 def _existing_many(ctx: Context, keys: list[str]) -> dict[str, Any]:
@@ -764,28 +590,7 @@ def _existing_many(ctx: Context, keys: list[str]) -> dict[str, Any]:
     run = ctx.run
     if not keys:
         return {}
-    model = MODELS[run.object_type]
-    visible = model.objects.restrict(ctx.actor, Action.CHANGE).filter(is_active=True)
-    found: dict[str, list] = {}
-    if model is Account:
-        for record in visible.filter(**{f"{run.key}__in": keys}):
-            found.setdefault(getattr(record, run.key), []).append(record)
-    else:
-        kind = {
-            "emails": IdentifierKind.EMAIL,
-            "phones": IdentifierKind.PHONE,
-            "id_number": IdentifierKind.ID_NUMBER,
-        }[run.key]
-        by_blind = {identifier_blind(kind, key): key for key in keys}
-        pairs = list(
-            ContactIdentifier.objects.filter(kind=kind, blind__in=list(by_blind)).values_list(
-                "blind", "contact_id"
-            )
-        )
-        records = visible.in_bulk([contact for _blind, contact in pairs])
-        for blind, contact in pairs:
-            if contact in records:
-                found.setdefault(by_blind[blind], []).append(records[contact])
+    found = ctx.type.find(ctx.actor, run.key, keys) if ctx.type.find else {}
     answer: dict[str, Any] = {}
     for key, records in found.items():
         unique = {record.pk: record for record in records}
@@ -836,20 +641,17 @@ def _failure(error: Exception) -> Outcome:
 
 def _update(ctx: Context, existing, values: dict[str, Any]) -> Outcome:
     """Write a row's values to the record its key found, in its own savepoint."""
-    actor, model = ctx.actor, MODELS[ctx.run.object_type]
+    actor, kind = ctx.actor, ctx.type
     try:
         with transaction.atomic():
             values = dict(values)
             owner = values.pop("owner", None)
             fields = [name for name in values if name != "custom"]
             before = {name: _plain(getattr(existing, name, None)) for name in fields}
-            if model is Account:
-                customer_services.account_update(actor=actor, account=existing, **values)
-            else:
-                customer_services.contact_update(actor=actor, contact=existing, **values)
+            kind.update(actor=actor, record=existing, **values)
             if owner is not None and owner.pk != existing.owner_id:
                 before["owner"] = existing.owner_id
-                customer_services.record_assign(actor=actor, record=existing, owner=owner)
+                kind.assign(actor=actor, record=existing, owner=owner)
             existing.refresh_from_db()
             changed = (
                 any(before[name] != _plain(getattr(existing, name, None)) for name in fields)
@@ -864,33 +666,23 @@ def _update(ctx: Context, existing, values: dict[str, Any]) -> Outcome:
 
 
 def _create_one(ctx: Context, values: dict[str, Any]) -> Outcome:
-    model = MODELS[ctx.run.object_type]
-    create = {
-        Account: customer_services.account_create,
-        Contact: customer_services.contact_create,
-        Interaction: customer_services.interaction_log,
-    }[model]
     try:
         with transaction.atomic():
             values = dict(values)
-            record = create(actor=ctx.actor, owner=values.pop("owner", None), **values)
+            record = ctx.type.create(actor=ctx.actor, owner=values.pop("owner", None), **values)
             return RowOutcome.CREATED, record.pk, {}, {}
     except (ValidationError, PermissionDenied, NotFound) as error:
         return _failure(error)
 
 
 def _create_many(ctx: Context, rows: list[dict[str, Any]]) -> list[Outcome]:
-    """New records for many rows at once (`customers.services.*_create_many`: the same
-    checks as one by one, one insert per table). Should the batch hit a record written
-    meanwhile by someone else (a unique key taken), its rows are created one by one."""
-    model = MODELS[ctx.run.object_type]
-    if model is Interaction:  # each through `interaction_log`, in its own savepoint
+    """New records for many rows at once (the type's `create_many`, e.g.
+    `customers.services.contacts_create_many`: the same checks as one by one, one insert per
+    table). Types without it, and a batch that hits a record written meanwhile by someone
+    else (a unique key taken), are created one by one, each in its own savepoint."""
+    create_many = ctx.type.create_many
+    if create_many is None:
         return [_create_one(ctx, row) for row in rows]
-    create_many = (
-        customer_services.accounts_create_many
-        if model is Account
-        else customer_services.contacts_create_many
-    )
     try:
         with transaction.atomic():
             results = create_many(actor=ctx.actor, rows=rows)
@@ -899,9 +691,9 @@ def _create_many(ctx: Context, rows: list[dict[str, Any]]) -> list[Outcome]:
     except IntegrityError:
         return [_create_one(ctx, row) for row in rows]
     return [
-        (RowOutcome.CREATED, result.pk, {}, {})
-        if isinstance(result, (Account, Contact))
-        else _failure(result)
+        _failure(result)
+        if isinstance(result, Exception)
+        else (RowOutcome.CREATED, result.pk, {}, {})
         for result in results
     ]
 
@@ -1156,9 +948,10 @@ def import_execute(job: Job) -> Job:
 def error_text(user, run: ImportRun, errors: dict[str, list[str]]) -> str:
     """A row's errors in one line, each under the label of its field."""
     fields = fields_for(user, run.object_type)
+    by_argument = {spec.argument: spec.name for spec in fields.values()}
     parts = []
     for name, messages in (errors or {}).items():
-        key = {"accounts": "account"}.get(name, name.replace("custom.", "cf."))
+        key = by_argument.get(name, name.replace("custom.", "cf."))
         label = (
             fields[key].label
             if key in fields
@@ -1210,20 +1003,15 @@ def import_rollback(*, actor: User, run: ImportRun) -> ImportRun:
     _own(actor, run)
     if run.state != ImportState.FINISHED:
         raise _refuse("state", _("Only a finished import can be rolled back."), "state")
-    model = MODELS[run.object_type]
+    kind = import_type(run.object_type)
+    model = kind.model
+    active = {"is_active": True} if any(f.name == "is_active" for f in model._meta.fields) else {}
     with transaction.atomic():
         created = ImportRow.objects.filter(run=run, outcome=RowOutcome.CREATED).values_list(
             "record_id", flat=True
         )
-        for record in model.objects.filter(pk__in=list(created), is_active=True).iterator(
-            chunk_size=500
-        ):
-            if model is Account:
-                customer_services.account_deactivate(actor=actor, account=record)
-            elif model is Interaction:
-                customer_services.interaction_delete(actor=actor, interaction=record)
-            else:
-                customer_services.contact_deactivate(actor=actor, contact=record)
+        for record in model.objects.filter(pk__in=list(created), **active).iterator(chunk_size=500):
+            kind.remove(actor=actor, record=record)
         for row in ImportRow.objects.filter(run=run, outcome=RowOutcome.UPDATED).order_by(
             "-number"
         ):
@@ -1233,14 +1021,9 @@ def import_rollback(*, actor: User, run: ImportRun) -> ImportRun:
             before = dict(row.before or {})
             owner_id = before.pop("owner", None)
             if before:
-                if model is Account:
-                    customer_services.account_update(actor=actor, account=record, **before)
-                else:
-                    customer_services.contact_update(actor=actor, contact=record, **before)
+                kind.update(actor=actor, record=record, **before)
             if owner_id:
-                customer_services.record_assign(
-                    actor=actor, record=record, owner=User.objects.get(pk=owner_id)
-                )
+                kind.assign(actor=actor, record=record, owner=User.objects.get(pk=owner_id))
         run.state = ImportState.ROLLED_BACK
         run.rolled_back_at = timezone.now()
         run.save(update_fields=["state", "rolled_back_at"])

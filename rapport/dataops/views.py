@@ -13,10 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from rapport.core import errors
+from rapport.core import errors, imports
 from rapport.core.models import Job
 from rapport.identity import policy
 
@@ -100,15 +99,13 @@ def scan_now(request: HttpRequest) -> HttpResponse:
 
 # --- imports -----------------------------------------------------------------------------------
 
-IMPORT_TYPES = (
-    ("customers.account", gettext_lazy("Accounts")),
-    ("customers.contact", gettext_lazy("Contacts")),
-    ("customers.interaction", gettext_lazy("Interactions")),
-)
-
 
 def _importable(user) -> list[tuple[str, Any]]:
-    return [(code, label) for code, label in IMPORT_TYPES if policy.has_grant(user, code, "import")]
+    return [
+        (kind.object_type, kind.label)
+        for kind in imports.types()
+        if policy.has_grant(user, kind.object_type, "import")
+    ]
 
 
 @login_required
@@ -152,6 +149,7 @@ def _own_run(request: HttpRequest, pk: int) -> ImportRun:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _own_run(request, pk)
     fields = importing.fields_for(request.user, run.object_type)
+    kind = importing.import_type(run.object_type)
     error_messages: list[str] = []
     templates = list(importing.templates_for(run.object_type))
     chosen = next((t for t in templates if str(t.pk) == request.GET.get("template")), None)
@@ -209,11 +207,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "columns": columns,
             "fields": [(name, spec.label) for name, spec in fields.items()],
-            "keys": [(name, fields[name].label) for name in importing.KEYS[run.object_type]],
+            "keys": [(name, fields[name].label) for name in kind.keys],
             "modes": [
                 (value, label)
                 for value, label in ImportMode.choices
-                if value == ImportMode.CREATE or run.object_type not in importing.CREATE_ONLY
+                if value == ImportMode.CREATE or not kind.add_only
             ],
             "templates": templates,
             "chosen_template": chosen,

@@ -69,9 +69,17 @@ class SalesConfig(AppConfig):
     def _ready_leads(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import lead_filtering, lead_intake, lead_notifications, lead_search, lead_tasks
+        from . import (
+            lead_filtering,
+            lead_imports,
+            lead_intake,
+            lead_notifications,
+            lead_search,
+            lead_tasks,
+        )
 
         lead_filtering.register()  # lead fields for assignment and automation conditions
+        lead_imports.register()  # leads in the import wizard
         lead_notifications.register()
         lead_search.register()
         post_migrate.connect(lead_intake.ensure, sender=self)

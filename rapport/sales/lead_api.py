@@ -282,6 +282,7 @@ class LeadViewSet(GenericViewSet):
         "retrieve": Action.VIEW,
         "create": Action.ADD,
         "partial_update": Action.CHANGE,
+        "destroy": Action.DELETE,
         "claim": Action.CHANGE,
         "release": Action.CHANGE,
         "assign": Action.ASSIGN,
@@ -349,6 +350,16 @@ class LeadViewSet(GenericViewSet):
         values = parse(_LeadInput, request, partial=True)
         lead_services.lead_update(actor=request.user, lead=lead, **values)
         return self.render(lead)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(400, 401, 403, 404)},
+        description="Delete a lead entered by mistake, with its follow-ups (audited). A "
+        "converted lead cannot be deleted (400, code `converted`).",
+    )
+    def destroy(self, request, pk=None):
+        lead_services.lead_delete(actor=request.user, lead=self.fetch(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=None,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("sales/leads/<int:pk>/claim/", lead_views.lead_claim, name="lead_claim"),
     path("sales/leads/<int:pk>/release/", lead_views.lead_release, name="lead_release"),
     path("sales/leads/<int:pk>/assign/", lead_views.lead_assign, name="lead_assign"),
+    path("sales/leads/<int:pk>/delete/", lead_views.lead_delete, name="lead_delete"),
     path("sales/leads/<int:pk>/status/", lead_views.lead_status, name="lead_status"),
     path("sales/leads/<int:pk>/qualify/", lead_views.lead_qualify, name="lead_qualify"),
     path("sales/leads/<int:pk>/disqualify/", lead_views.lead_disqualify, name="lead_disqualify"),

@@ -123,6 +123,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             "ratings": LeadRating.choices,
             "owners": lead_people() if policy.best_scope(user, LEAD, Action.VIEW) != "own" else [],
             "can_add": policy.has_grant(user, LEAD, Action.ADD),
+            "can_import": policy.has_grant(user, LEAD, Action.IMPORT),
         },
     )
 
@@ -238,6 +239,7 @@ def _actions(user: User, lead: Lead) -> dict:
         "change": may_change,
         "reopen": lead.status == LeadStatus.DISQUALIFIED and lead_services._may_change(user, lead),
         "convert": may_change,
+        "delete": lead.status != LeadStatus.CONVERTED and lead_services.may_delete(user, lead),
     }
 
 
@@ -320,6 +322,17 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if done:
             messages.success(request, _("Saved."))
+    return _back(lead)
+
+
+@login_required
+@require_POST
+def lead_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = _lead(request.user, pk)
+    _result, done = _message_call(request, lead_services.lead_delete, actor=request.user, lead=lead)
+    if done:
+        messages.success(request, _("The lead was deleted."))
+        return redirect("sales:lead_list")
     return _back(lead)
 
 

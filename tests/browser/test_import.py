@@ -150,3 +150,48 @@ def test_import_call_history(org, new_page, eager, tmp_path, language, width):
         "call",
         "visit",
     ]
+
+
+@pytest.mark.parametrize(("language", "width"), [("zh-hans", 390), ("en", 1280)])
+def test_import_leads_from_the_lead_list(org, new_page, eager, tmp_path, language, width):
+    from rapport.sales.models import Lead
+
+    user = org["sales_manager"]
+    user.language = language
+    user.save()
+    path = tmp_path / "展会线索.csv"
+    path.write_bytes(
+        "姓名,公司名称,手机,线索来源,意向程度,负责人\n"
+        "王小明,上海华信科技有限公司,138 1234 5678,展会,热,rep_sh\n"
+        "Li Na,Acme Trading,＋86 139 0000 1111,Referral,warm,\n"
+        "张三,,12345,,,\n".encode("gb18030")
+    )
+    page = new_page(language=language, width=width, height=1000)
+    _login(page, user.username)
+    page.goto("/sales/leads/")
+    with page.expect_navigation():
+        page.get_by_test_id("import-link").click()
+    form = page.get_by_test_id("import-upload")
+    assert form.locator("select[name=type]").input_value() == "sales.lead"
+    form.locator("input[name=file]").set_input_files(str(path))
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    mapping = page.get_by_test_id("import-mapping")
+    assert mapping.locator("select[name=column_2]").input_value() == "phone"
+    assert mapping.locator("select[name=column_3]").input_value() == "source"
+    with page.expect_navigation():
+        page.get_by_test_id("mapping-save").click()
+    assert "Acme" in page.get_by_test_id("import-preview").inner_text()
+    with page.expect_navigation():
+        page.get_by_test_id("import-run").click()
+    page.reload()
+    result = page.get_by_test_id("import-result").inner_text()
+    with translation.override(language):
+        created, failed = translation.gettext("Created"), translation.gettext("Failed")
+    assert f"{created}: 2" in result and f"{failed}: 1" in result
+    screenshot(page, f"import-leads-result-{language}-{width}")
+    wang = Lead.objects.get(name="王小明")
+    assert (wang.phone, wang.source, wang.rating) == ("+8613812345678", "event", "hot")
+    assert wang.owner == org["rep_sh"]
+    page.goto("/sales/leads/?view=all")
+    assert "上海华信科技有限公司" in page.content()

@@ -7,6 +7,7 @@ import zoneinfo
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.urls import register_converter
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -85,10 +86,27 @@ class APIView(LanguageMixin, views.APIView):
     """Base of every Rapport API view. The default permission denies everything."""
 
 
+class RecordId:
+    """A record id in a path: 1 to 18 digits, so that no id overflows a 64-bit column
+    (Django's "int" takes any length; a 25-digit id then failed inside the database)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(RecordId, "recordid")
+
+
 class GenericViewSet(LanguageMixin, viewsets.GenericViewSet):
     """Base of every Rapport viewset. The default permission denies everything."""
 
-    lookup_value_converter = "int"  # with SimpleRouter(use_regex_path=False): ids are ints
+    # with SimpleRouter(use_regex_path=False): ids are ints that fit the database
+    lookup_value_converter = "recordid"
 
 
 class UserRefSerializer(serializers.Serializer):

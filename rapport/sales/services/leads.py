@@ -488,6 +488,55 @@ def lead_update(*, actor: User, lead: Lead, **values: Any) -> Lead:
     return lead
 
 
+def may_delete(user: User, lead: Lead) -> bool:
+    """The delete grant over the lead (a pool lead: as who may assign it); or the person who
+    entered it (by hand or by import), while nobody has worked it yet (new, no follow-up)."""
+    if (
+        lead.created_by_id == user.pk
+        and lead.status == LeadStatus.NEW
+        and policy.has_grant(user, LEAD, Action.ADD)
+        and not LeadFollowUp.objects.filter(lead=lead).exists()
+    ):
+        return True
+    if not policy.has_grant(user, LEAD, Action.DELETE):
+        return False
+    return policy.can(user, Action.DELETE, lead) or (
+        lead.owner_id is None and _may_assign(user, lead)
+    )
+
+
+def lead_delete(*, actor: User, lead: Lead) -> None:
+    """Delete a lead entered by mistake (spam through the web form, a wrong import) with its
+    follow-ups; who may: `may_delete` (rolling back an import needs it for each lead). A
+    converted lead stays: its account, contact and opportunity came from it. Audited with
+    what it held; its search entry goes with it."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if not may_delete(actor, lead):
+            raise _denied()
+        if lead.status == LeadStatus.CONVERTED:
+            raise _invalid(
+                "status",
+                _(
+                    "A converted lead cannot be deleted: its account, contact and opportunity "
+                    "came from it."
+                ),
+                "converted",
+            )
+        snapshot = trail.snapshot(lead, TRACKED)
+        pk, name = lead.pk, str(lead)
+        lead.delete()
+        trail.record(
+            actor=actor,
+            action="delete",
+            object_type=LEAD,
+            object_id=pk,
+            object_repr=name,
+            changes={field: [value, None] for field, value in snapshot.items() if value},
+        )
+        events.emit("record.deleted", {"type": LEAD, "id": pk})
+
+
 def _set_status(actor: User, lead: Lead, status: str, values: dict[str, Any], reason: str) -> Lead:
     if status not in LeadStatus.values or status == LeadStatus.CONVERTED:
         raise _invalid(

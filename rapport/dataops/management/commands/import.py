@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from rapport.core import imports
 from rapport.core.commands import CliCommand
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.identity.commands import add_actor_argument, resolve_actor
@@ -19,11 +20,10 @@ from rapport.identity.commands import add_actor_argument, resolve_actor
 from ... import importing
 from ...models import ImportMode, ImportRun
 
-TYPES = {
-    "account": "customers.account",
-    "contact": "customers.contact",
-    "interaction": "customers.interaction",
-}
+
+def _types() -> dict[str, str]:
+    """{short name: type}: account, contact, interaction, lead … (`core.imports`)."""
+    return {kind.object_type.split(".")[-1]: kind.object_type for kind in imports.types()}
 
 
 def _problems(error: ValidationError) -> str:
@@ -36,7 +36,8 @@ def _problems(error: ValidationError) -> str:
 
 class Command(CliCommand):
     help = gettext_lazy(
-        "Import accounts or contacts from a CSV or XLSX file; failed rows; roll back."
+        "Import accounts, contacts, interactions or leads from a CSV or XLSX file; failed "
+        "rows; roll back."
     )
 
     def add_arguments(self, parser):
@@ -48,7 +49,7 @@ class Command(CliCommand):
             help=gettext_lazy("Import a file (columns mapped from its headers unless --map)."),
         )
         run.add_argument("file", help=gettext_lazy("The CSV or XLSX file."))
-        run.add_argument("--type", choices=sorted(TYPES), required=True)
+        run.add_argument("--type", choices=sorted(_types()), required=True)
         run.add_argument("--mode", choices=ImportMode.values, default=ImportMode.CREATE)
         run.add_argument(
             "--key",
@@ -102,7 +103,7 @@ class Command(CliCommand):
         with path.open("rb") as stream:
             run = importing.import_create(
                 actor=actor,
-                object_type=TYPES[options["type"]],
+                object_type=_types()[options["type"]],
                 upload=File(stream, name=path.name),
                 file_name=path.name,
             )

@@ -37,7 +37,7 @@ class Command(CliCommand):
         commands = parser.add_subparsers(
             dest="subcommand",
             required=True,
-            metavar="{list,create,claim,assign,convert,return-stale}",
+            metavar="{list,create,claim,assign,convert,delete,return-stale}",
         )
         listing = commands.add_parser("list", help=gettext_lazy("Leads you may see."))
         listing.add_argument("--mine", action="store_true", help=gettext_lazy("Only yours."))
@@ -81,6 +81,11 @@ class Command(CliCommand):
         convert.add_argument("--opportunity-name", default="")
         convert.add_argument("--amount", default=None)
         add_actor_argument(convert)
+        delete = commands.add_parser(
+            "delete", help=gettext_lazy("Delete a lead entered by mistake, with its follow-ups.")
+        )
+        delete.add_argument("lead", type=int)
+        add_actor_argument(delete)
         stale = commands.add_parser(
             "return-stale",
             help=gettext_lazy("Send leads without follow-up back to their pools now."),
@@ -143,6 +148,11 @@ class Command(CliCommand):
         )
         where = str(lead.owner) if lead.owner else str(lead.pool or "—")
         self.stdout.write(_("Lead #%(id)s created (%(where)s).") % {"id": lead.pk, "where": where})
+
+    def do_delete(self, actor, options) -> None:
+        lead = self._lead(actor, options["lead"])
+        lead_services.lead_delete(actor=actor, lead=lead)
+        self.stdout.write(_("Lead #%(id)s deleted.") % {"id": options["lead"]})
 
     def do_claim(self, actor, options) -> None:
         lead = lead_services.lead_claim(actor=actor, lead=self._lead(actor, options["lead"]))
