@@ -6,6 +6,7 @@ from . import catalogue_views
 
 urlpatterns = [
     path("sales/products/", catalogue_views.product_list, name="product_list"),
+    path("sales/products/lookup/", catalogue_views.product_lookup, name="product_lookup"),
     path("sales/products/new/", catalogue_views.product_create, name="product_create"),
     path("sales/products/<int:pk>/", catalogue_views.product_detail, name="product_detail"),
     path("sales/products/<int:pk>/edit/", catalogue_views.product_edit, name="product_edit"),

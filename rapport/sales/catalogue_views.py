@@ -75,6 +75,33 @@ def product_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+LOOKUP_SHOWN = 20
+
+
+def product_label(product: Product) -> str:
+    """What the product picker shows and posts back: "id · SKU name" (`parse_record_id`)."""
+    return f"{product.pk} · {product.sku} {product.display_name}"
+
+
+@login_required
+def product_lookup(request: HttpRequest) -> HttpResponse:
+    """<option>s for the line editor's product picker (a <datalist>): active products whose
+    SKU starts with, or whose name (Chinese, English, pinyin — the search index) matches,
+    what was typed; the first 20 by SKU."""
+    _require(request.user, PRODUCT, Action.VIEW)
+    text = next((value for value in request.GET.values() if value.strip()), "").strip()
+    products: list[Product] = []
+    if text and " · " not in text:  # a chosen option needs no new list
+        found = Product.objects.restrict(request.user, Action.VIEW).filter(is_active=True)
+        found = search.filter_queryset(found, text, also=Q(sku__istartswith=text))
+        products = list(found.order_by("sku", "id")[:LOOKUP_SHOWN])
+    return render(
+        request,
+        "customers/_account_options.html",
+        {"options": [product_label(product) for product in products]},
+    )
+
+
 def _product_for(user, pk: int) -> Product:
     return get_object_or_404(
         Product.objects.restrict(user, Action.VIEW).select_related(

@@ -37,7 +37,7 @@ from .models import (
     StockReservation,
 )
 from .order_forms import CancelForm, OrderForm
-from .quote_forms import posted_lines, product_choices
+from .quote_forms import posted_lines
 from .quote_views import _line_rows, _split_errors, _totals, editor_initial
 from .services import invoices as invoice_services
 from .services import orders as order_services
@@ -152,7 +152,6 @@ def _editor(request: HttpRequest, order: Order | None) -> HttpResponse:
             "form": form,
             "order": order,
             "rows": _line_rows(lines or [{"quantity": "1"}], line_errors),
-            "products": product_choices(),
             "totals": _totals(lines, form.data.get("discount_percent") if form.is_bound else None),
         },
     )

@@ -13,7 +13,7 @@ from rapport.customers.forms import lookup_label, lookup_widget, parse_record_id
 from rapport.customers.models import Account, Contact
 from rapport.identity.models import Action, User
 
-from .models import Opportunity, PriceList, Product, Quote
+from .models import Opportunity, PriceList, Quote
 
 LINE_INPUTS = (
     "product",
@@ -164,16 +164,12 @@ def posted_lines(data) -> list[dict[str, Any]]:
         }
         if not any(str(value).strip() for value in line.values()):
             continue
-        lines.append({name: value for name, value in line.items() if str(value).strip() != ""})
+        line = {name: value for name, value in line.items() if str(value).strip() != ""}
+        if "product" in line:  # the picker posts "id · SKU name"; anything else is refused
+            found = parse_record_id(str(line["product"]))
+            line["product"] = str(found) if found is not None else line["product"]
+        lines.append(line)
     return lines
-
-
-def product_choices() -> list[Product]:
-    return list(
-        Product.objects.filter(is_active=True)
-        .select_related("tax_rate")
-        .order_by("sku")[:MAX_PICKER]
-    )
 
 
 class DeclineForm(TablerForm):

@@ -32,9 +32,10 @@ from rapport.identity.views._common import _call, _message_call
 
 from . import lines as sales_lines
 from . import quote_hooks, quote_pdf
+from .catalogue_views import product_label
 from .config import get_settings
 from .models import Opportunity, PriceList, Product, Quote, QuoteStatus
-from .quote_forms import DeclineForm, QuoteForm, SendForm, posted_lines, product_choices
+from .quote_forms import DeclineForm, QuoteForm, SendForm, posted_lines
 from .services import quotes as quote_services
 
 QUOTE = Quote.security_type
@@ -99,11 +100,18 @@ def quote_list(request: HttpRequest) -> HttpResponse:
 
 
 def _line_rows(lines: list[dict[str, Any]], errors: dict[str, list[str]]) -> list[dict]:
+    """The line editor's rows: the values as posted, the product picker's text ("id · SKU
+    name" for a known product, else what was typed) and the errors by input."""
+    ids = {parse_record_id(str(line.get("product") or "")) for line in lines} - {None}
+    products = Product.objects.in_bulk([pk for pk in ids if 0 < pk < 2**63]) if ids else {}
     rows = []
     for index, line in enumerate(lines):
+        posted = str(line.get("product") or "")
+        product = products.get(parse_record_id(posted))
         rows.append(
             {
                 "values": line,
+                "product_label": product_label(product) if product is not None else posted,
                 "errors": {
                     name: errors.get(f"lines.{index}.{name}", [])
                     for name in (
@@ -212,7 +220,6 @@ def _editor(request: HttpRequest, quote: Quote | None) -> HttpResponse:
             "form": form,
             "quote": quote,
             "rows": _line_rows(lines or [{"quantity": "1"}], line_errors),
-            "products": product_choices(),
             "totals": _totals(lines, form.data.get("discount_percent") if form.is_bound else None),
         },
     )
@@ -280,12 +287,10 @@ def quote_line_row(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_grant(user, Action.VIEW)
     values: dict[str, Any] = {"quantity": request.GET.get("line-quantity") or "1"}
-    product_pk = request.GET.get("line-product", "")
-    if product_pk.isdigit():
+    product_pk = parse_record_id(request.GET.get("line-product", ""))
+    if product_pk is not None and product_pk < 2**63:
         product = (
-            Product.objects.filter(pk=int(product_pk), is_active=True)
-            .select_related("tax_rate")
-            .first()
+            Product.objects.filter(pk=product_pk, is_active=True).select_related("tax_rate").first()
         )
         if product is not None:
             account = None
@@ -322,7 +327,7 @@ def quote_line_row(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "sales/quotes/_line_row.html",
-        {"row": _line_rows([values], {})[0], "products": product_choices()},
+        {"row": _line_rows([values], {})[0]},
     )
 
 

@@ -34,6 +34,7 @@ from rapport.sales.services import leads as lead_services
 from tests.browser.conftest import screenshot
 from tests.browser.test_flows import _login
 from tests.browser.test_sales_kanban import _drag, _stage_of
+from tests.browser.test_sales_quote import pick_product
 from tests.factories import ProductFactory, TeamFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -118,8 +119,7 @@ def test_from_a_pooled_lead_to_the_last_payment(org, new_page, language, width):
         page.locator("[data-opportunity-card=quotes]").get_by_test_id("quote-panel-new").click()
     assert page.input_value("#id_opportunity") == str(opportunity.pk)
     row = page.locator("[data-testid=quote-line]").first
-    with page.expect_response(re.compile(r"/sales/quotes/line/")):
-        row.locator("select[name=line-product]").select_option(str(lathe.pk))
+    pick_product(page, row, lathe.sku, lathe)
     row = page.locator("[data-testid=quote-line]").first
     # the response is in; htmx swaps the row right after it
     expect(row.locator("input[name=line-unit_price]")).to_have_value("1000.00")

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rapport.automation.sales_quotes import install_default_process
+from rapport.core import search
 from rapport.customers import services as customer_services
 from rapport.sales.models import Quote, QuoteStatus
 from tests.browser.conftest import screenshot
@@ -17,6 +18,18 @@ from tests.browser.test_flows import _login
 from tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def pick_product(page, row, typed: str, product) -> None:
+    """Type into a line's product picker, wait for the matching options, choose `product`'s
+    (as choosing from the <datalist> does: the box gets the option's text)."""
+    box = row.locator("input[name=line-product]")
+    with page.expect_response(re.compile(r"/sales/products/lookup/")):
+        box.press_sequentially(typed)
+    option = page.locator(f"#line-product-options option[value^='{product.pk} · ']")
+    expect(option).to_have_count(1)
+    with page.expect_response(re.compile(r"/sales/quotes/line/")):
+        box.fill(option.get_attribute("value"))
 
 
 @pytest.mark.parametrize(("language", "width"), [("zh-hans", 390), ("en", 1280)])
@@ -31,6 +44,7 @@ def test_a_rep_writes_a_quote_in_the_editor(org, new_page, language, width):  # 
         actor=rep, name="李娜", accounts=[account], emails=["lina@pujiang.example.cn"]
     )
     product = ProductFactory(name="数控机床", name_en="CNC lathe", list_price="1000.00")
+    search.index_records({"sales.product": [product]})  # the factory writes no document
 
     page = new_page(language=language, width=width)
     _login(page, rep.username)
@@ -38,8 +52,7 @@ def test_a_rep_writes_a_quote_in_the_editor(org, new_page, language, width):  # 
     page.fill("#id_contact", f"{contact.pk} · {contact.name}")
     page.fill("#id_title", "机床报价")
     row = page.locator("[data-testid=quote-line]").first
-    with page.expect_response(re.compile(r"/sales/quotes/line/")):
-        row.locator("select[name=line-product]").select_option(str(product.pk))
+    pick_product(page, row, "机床" if language == "zh-hans" else "cnc", product)
     row = page.locator("[data-testid=quote-line]").first
     # the response is in; htmx swaps the row right after it
     expect(row.locator("input[name=line-unit_price]")).to_have_value("1000.00")

@@ -187,3 +187,20 @@ def test_the_sales_settings_page(org, deal, language):  # noqa: F811
     bad = admin.post("/sales/settings/", {"discount_approval_percent": "300"})
     assert 'data-field-error="discount_approval_percent"' in bad.content.decode()
     assert signed_in(deal["rep"]).get("/sales/settings/").status_code == 403
+
+
+def test_the_editor_posts_the_pickers_label_and_shows_it_again(deal):  # noqa: F811
+    rep = signed_in(deal["rep"], "zh-hans")
+    product = deal["product"]
+    label = f"{product.pk} · {product.sku} {product.name}"
+    line_products = [label, ""]
+    saved = rep.post("/sales/quotes/new/", editor_post(deal, **{"line-product": line_products}))
+    assert saved.status_code == 302
+    quote = Quote.objects.get()
+    assert quote.lines.filter(product=product).count() == 1
+    editor = rep.get(f"/sales/quotes/{quote.pk}/edit/").content.decode()
+    assert f'value="{label}"' in editor and 'list="line-product-options"' in editor
+    typed = rep.post("/sales/quotes/new/", editor_post(deal, **{"line-product": ["车床", ""]}))
+    assert typed.status_code == 200  # typed, not chosen: refused beside the line
+    assert 'value="车床"' in typed.content.decode()
+    assert Quote.objects.count() == 1
