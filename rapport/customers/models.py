@@ -128,6 +128,11 @@ class Account(OwnedModel):
     # Values of the custom fields administrators added (rapport.core.customfields).
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The name's matching keys (rapport.core.names), written with it (`fill_name_keys`):
+    # duplicate checks and the scan find candidates by these, not by text search.
+    name_key = models.CharField(max_length=200, blank=True, default="", editable=False)
+    name_core = models.CharField(max_length=200, blank=True, default="", editable=False)
+    name_sound = models.CharField(max_length=200, blank=True, default="", editable=False)
 
     objects = RestrictedManager()
 
@@ -150,10 +155,31 @@ class Account(OwnedModel):
             models.Index(fields=["tier", "name", "id"], name="account_tier_name_idx"),
             models.Index(fields=["province", "city"], name="account_region_idx"),
             models.Index(fields=["-updated_at", "-id"], name="account_updated_idx"),
+            *(
+                models.Index(
+                    fields=[field], condition=~Q(**{field: ""}), name=f"account_{field}_idx"
+                )
+                for field in ("name_key", "name_core", "name_sound")
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def fill_name_keys(self) -> None:
+        """The matching keys of the current name (every write of a name calls this: `save`
+        does; bulk inserts call it themselves)."""
+        from rapport.core import names
+
+        keys = names.blocks(self.name or "")
+        self.name_key, self.name_core, self.name_sound = keys.key, keys.core, keys.sound
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_name_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key", "name_core", "name_sound"}
+        super().save(*args, **kwargs)
 
     @property
     def tier_label(self) -> str:

@@ -885,9 +885,7 @@ def import_execute(job: Job) -> Job:
                 if created and run.object_type in scan.TYPES:
                     # New records that look like existing ones go to the review list now,
                     # not at the next nightly scan.
-                    found = scan.store_pairs_for(
-                        run.object_type, created, names=run.row_count <= scan.NAME_CHECK_ROWS
-                    )
+                    found = scan.store_pairs_for(run.object_type, created)
                     duplicates += found
                 insert_rows(ImportRow, rows)
                 jobs.job_progress(

@@ -8,9 +8,10 @@ Signals, each with a score (0–100) and a reason the user reads:
   encrypted;
 - fuzzy names: company names folded for matching (`core.normalize.company_key`: width,
   script, case and suffixes such as 有限公司 / Co., Ltd. dropped) compared with rapidfuzz,
-  and their pinyin too, so 华信 and 華信 and 华新 (a typo of the same sound) meet. Candidates
-  come from the search index (the name's words, the distinctive ones, and their pinyin), so
-  a check reads a few dozen records, not the table;
+  and their pinyin too, so 华信 and 華信 and 华新 (a typo of the same sound) meet. Account
+  candidates are those sharing a key with the name (`core.names`: the folded name, its
+  distinctive words, their sound — indexed columns of each account), so a check reads a
+  few dozen records, not the table; contacts' from the search index;
 - for people, a name alone is weak (many 张伟): a similar name counts only with the same
   account or the same phone/e-mail.
 
@@ -23,9 +24,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from rapport.core import normalize
+from rapport.core import names, normalize
 from rapport.core.duplicates import Candidate
 from rapport.core.search import index as search_index
 from rapport.core.search import text as search_text
@@ -44,20 +46,8 @@ THRESHOLD = 80
 # Candidates read from the search index per query (name, distinctive words, their pinyin).
 PER_QUERY = 20
 LIMIT = 5
-
-# Words in company names that say little about which company it is: places and trades.
-# (A name made only of them is matched on all of its words.)
-GENERIC_WORDS = frozenset(
-    """
-    中国 中华 国际 全球 亚洲 华东 华南 华北 华中 西南 西北 东北 北京 上海 天津 重庆 广州 深圳
-    杭州 南京 苏州 武汉 成都 西安 长沙 郑州 济南 青岛 大连 沈阳 厦门 福州 宁波 无锡 合肥 昆明
-    广东 浙江 江苏 山东 河南 河北 湖北 湖南 四川 福建 安徽 江西 辽宁 吉林 陕西 山西 云南 贵州
-    科技 技术 软件 信息 网络 电子 数据 智能 数字 通信 系统 贸易 商贸 实业 发展 咨询 服务 管理
-    投资 控股 工程 建设 建筑 文化 传媒 物流 医药 生物 机械 设备 材料 能源 环保 电气 汽车 食品
-    农业 化工 金融 银行 保险 证券 教育 健康 医疗 制造 工业 产业 企业 集团 股份 有限 责任 公司
-    新材料 供应链 电子商务 信息技术 网络科技 科技发展
-    """.split()  # noqa: SIM905  (a word list reads better as text)
-)
+# Accounts read per name (sharing one of its keys) and scored.
+CANDIDATES = 60
 
 
 def _try(normalizer, value: Any) -> str:
@@ -79,7 +69,7 @@ def _many(value: Any) -> list[str]:
 
 
 def _pinyin(key: str) -> str:
-    return "".join(search_text._pinyin(key)[0]) if key else ""
+    return names.sound(key)
 
 
 def _alike(key_a: str, key_b: str) -> float:
@@ -93,15 +83,8 @@ def _alike(key_a: str, key_b: str) -> float:
     return score
 
 
-def _generic(word: str) -> bool:
-    return word in GENERIC_WORDS or (
-        len(word) > 2 and word[:-1] in GENERIC_WORDS and word[-1] in "省市区"
-    )
-
-
 def _distinctive(key: str) -> str:
-    words = _words(key)
-    return "".join(w for w in words if not _generic(w)) or key
+    return names.distinctive(key)
 
 
 def name_score(a: str, b: str, *, company: bool) -> int:
@@ -123,13 +106,7 @@ def name_score(a: str, b: str, *, company: bool) -> int:
 
 
 def _words(key: str) -> list[str]:
-    words: list[str] = []
-    for run, chinese in search_text.runs(search_text.fold(key)):
-        if chinese:
-            words.extend(w for w in search_text.segmenter().cut(run) if w.strip())
-        else:
-            words.append(run)
-    return words
+    return names.words(key)
 
 
 def _name_queries(name: str, *, company: bool) -> list[search_text.Query]:
@@ -137,7 +114,7 @@ def _name_queries(name: str, *, company: bool) -> list[search_text.Query]:
     if not key:
         return []
     words = _words(key)
-    distinctive = [w for w in words if not _generic(w)] or words
+    distinctive = [w for w in words if not names.generic(w)] or words
     queries = [search_text.parse_query(" ".join(words))]
     if distinctive != words:
         queries.append(search_text.parse_query(" ".join(distinctive)))
@@ -177,6 +154,22 @@ class _Scores:
         return [Candidate(records[pk], self.scores[pk], self.reasons[pk]) for pk in ranked[:limit]]
 
 
+def name_candidates(accounts, name: str, limit: int = CANDIDATES):
+    """The accounts among `accounts` whose name shares a key with `name` — the same folded
+    name, the same distinctive words, or their sound (`core.names`; indexed columns kept
+    with each name) — at most `limit`, those with the same folded name first."""
+    keys = names.blocks(name)
+    if not keys.key:
+        return accounts.none()
+    alike = Q(name_key=keys.key) | Q(name_core=keys.core)
+    if keys.sound:
+        alike |= Q(name_sound=keys.sound)
+    same = accounts.filter(name_key=keys.key).values_list("pk", flat=True)[:limit]
+    others = accounts.filter(alike).values_list("pk", flat=True)[:limit]
+    wanted = list(dict.fromkeys([*same, *others]))[:limit]
+    return accounts.filter(pk__in=wanted)
+
+
 def find_accounts(
     user, values: dict[str, Any], *, exclude_id: Any = None, limit: int = LIMIT
 ) -> list[Candidate]:
@@ -195,18 +188,17 @@ def find_accounts(
         for pk in search_index.ranked_ids(Account.security_type, query, visible, PER_QUERY):
             scores.add(pk, 90, _("same phone"))
     name = normalize.text(values.get("name"))
-    names: dict[int, str] = {}
+    named: dict[int, str] = {}
     if name:
-        ids = _ranked(Account.security_type, _name_queries(name, company=True), visible)
-        names = dict(visible.filter(pk__in=ids).values_list("pk", "name"))
+        named = dict(name_candidates(visible, name).values_list("pk", "name"))
     city = normalize.city(values.get("city")) if values.get("city") else ""
     records = {
         account.pk: account
-        for account in visible.filter(pk__in=set(scores.scores) | set(names)).only(
+        for account in visible.filter(pk__in=set(scores.scores) | set(named)).only(
             "pk", "name", "city", "phone", "credit_code", "owner_id"
         )
     }
-    for pk, other in names.items():
+    for pk, other in named.items():
         score = name_score(name, other, company=True)
         if score < THRESHOLD - 10:
             continue

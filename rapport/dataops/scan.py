@@ -219,52 +219,84 @@ def account_phone_pairs() -> Iterator[Pair]:
                 yield _pair(a, b, 90, {"code": "phone"})
 
 
-def account_name_pairs() -> Iterator[Pair]:
-    """Accounts sharing a distinctive key (its text or its sound), compared by name. Names
-    that fold to the same key are the same name (100) without comparing them; a block too
-    big to compare pairwise pairs only those."""
-    names: dict[int, str] = {}
-    keys: dict[int, str] = {}
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for pk, name in (
-        Account.objects.filter(is_active=True).values_list("pk", "name").iterator(chunk_size=5000)
-    ):
-        key = normalize.company_key(name)
-        if not key:
+def _name_blocks(
+    active, column: str, values: list[str], keys: set[str] | None = None
+) -> Iterator[list[tuple[int, str, str]]]:
+    """The accounts sharing each of `values` in `column` (name_core or name_sound), as
+    (id, name, name_key) lists: a block of at most BLOCK_LIMIT whole; a bigger one only as its
+    groups of equal folded names (a popular word says nothing more) — with `keys`, only the
+    groups of those folded names."""
+    counted = (
+        active.filter(**{f"{column}__in": values})
+        .values(column)
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list(column, "n")
+    )
+    small, big = [], []
+    for value, count in counted:
+        (small if count <= BLOCK_LIMIT else big).append(value)
+    blocks: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    if small:
+        for pk, value, name, key in active.filter(**{f"{column}__in": small}).values_list(
+            "pk", column, "name", "name_key"
+        ):
+            blocks[value].append((pk, name, key))
+    yield from blocks.values()
+    if big:
+        inside = active.filter(**{f"{column}__in": big})
+        if keys is not None:
+            inside = inside.filter(name_key__in=keys)
+        same = (
+            inside.values("name_key")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1, n__lte=BLOCK_LIMIT)
+            .values_list("name_key", flat=True)
+        )
+        grouped: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        for pk, name, key in active.filter(name_key__in=list(same)).values_list(
+            "pk", "name", "name_key"
+        ):
+            grouped[key].append((pk, name, key))
+        yield from grouped.values()
+
+
+def _block_pairs(members: list[tuple[int, str, str]], wanted: set[int] | None = None):
+    for (a, name_a, key_a), (b, name_b, key_b) in combinations(sorted(members), 2):
+        if wanted is not None and a not in wanted and b not in wanted:
             continue
-        names[pk], keys[pk] = name, key
-        core = matching._distinctive(key)
-        blocks[f"k:{core}"].append(pk)
-        sound = matching._pinyin(core)
-        if sound and sound != core:
-            blocks[f"s:{sound}"].append(pk)
-    seen: set[tuple[int, int]] = set()
-    for ids in _groups(blocks):
-        if len(ids) > BLOCK_LIMIT:
-            by_key: dict[str, list[int]] = defaultdict(list)
-            for pk in ids:
-                by_key[keys[pk]].append(pk)
-            groups = [group for group in _groups(by_key) if len(group) <= BLOCK_LIMIT]
-        else:
-            groups = [ids]
-        for group in groups:
-            for a, b in combinations(group, 2):
-                if (a, b) in seen:
+        score = 100 if key_a == key_b else matching.name_score(name_a, name_b, company=True)
+        if score >= matching.THRESHOLD:
+            yield _pair(a, b, score, {"code": "name", "score": score})
+
+
+def account_name_pairs() -> Iterator[Pair]:
+    """Active accounts sharing a distinctive key (its text or its sound — columns kept with
+    each name, grouped in SQL), compared by name. Names that fold to the same key are the
+    same name (100) without comparing them; a block too big to compare pairwise pairs only
+    those. Reads 500 keys' blocks at a time: memory stays flat in the number of accounts."""
+    active = Account.objects.filter(is_active=True)
+    for column in ("name_core", "name_sound"):
+        shared = (
+            active.exclude(**{column: ""})
+            .values(column)
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .values_list(column, flat=True)
+            .order_by(column)
+        )
+        chunk: list[str] = []
+        for value in [*shared.iterator(chunk_size=BATCH), None]:
+            if value is not None:
+                chunk.append(value)
+                if len(chunk) < 500:
                     continue
-                seen.add((a, b))
-                if keys[a] == keys[b]:
-                    score = 100
-                else:
-                    score = matching.name_score(names[a], names[b], company=True)
-                if score >= matching.THRESHOLD:
-                    yield _pair(a, b, score, {"code": "name", "score": score})
+            for members in _name_blocks(active, column, chunk):
+                yield from _block_pairs(members)
+            chunk = []
 
 
 # --- the records one write made (an import's batch) against all the others -------------------
-
-# Above this many rows an import compares names only in the nightly scan (a name check reads
-# the search index per record); identifiers and phones are compared whatever the size.
-NAME_CHECK_ROWS = 20_000
 
 
 def pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> Iterator[Pair]:
@@ -325,14 +357,16 @@ def pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> Iterat
     if not names:
         return
     active = Account.objects.filter(is_active=True)
-    for pk, name in Account.objects.filter(pk__in=ids).values_list("pk", "name"):
-        candidates = matching._ranked(
-            ACCOUNT, matching._name_queries(name, company=True), active.exclude(pk=pk)
-        )
-        for other, other_name in active.filter(pk__in=candidates).values_list("pk", "name"):
-            score = matching.name_score(name, other_name, company=True)
-            if score >= matching.THRESHOLD:
-                yield _pair(pk, other, score, {"code": "name", "score": score})
+    mine = list(
+        Account.objects.filter(pk__in=ids).values_list("name_core", "name_sound", "name_key")
+    )
+    wanted = set(ids)
+    for column, position in (("name_core", 0), ("name_sound", 1)):
+        values = sorted({row[position] for row in mine if row[position]})
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            for members in _name_blocks(active, column, chunk, {row[2] for row in mine}):
+                yield from _block_pairs(members, wanted)
 
 
 def store_pairs_for(object_type: str, ids: list[int], *, names: bool = True) -> int:

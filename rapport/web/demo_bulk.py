@@ -120,14 +120,13 @@ def insert_batch(
     made: Counter = Counter()
     owners_in_batch = [owners[rng.randrange(len(owners))] for _ in range(accounts)]
     generated = [data.account(owner.provinces) for owner in owners_in_batch]
-    created = Account.objects.bulk_create(
-        [
-            Account(
-                owner_id=owner.user_id, created_by_id=owner.user_id, **demo.account_fields(values)
-            )
-            for owner, values in zip(owners_in_batch, generated, strict=True)
-        ]
-    )
+    new_accounts = [
+        Account(owner_id=owner.user_id, created_by_id=owner.user_id, **demo.account_fields(values))
+        for owner, values in zip(owners_in_batch, generated, strict=True)
+    ]
+    for account in new_accounts:  # bulk_create does not call save(), which fills them
+        account.fill_name_keys()
+    created = Account.objects.bulk_create(new_accounts)
     if created and created[0].pk is None:  # a backend that does not return ids
         created = list(Account.objects.order_by("-id")[:accounts])[::-1]
     ages = []

@@ -131,3 +131,26 @@ def test_the_hook_reaches_the_finders(org, accounts):
 )
 def test_name_score(a, b, alike):
     assert (matching.name_score(a, b, company=True) >= matching.THRESHOLD) is alike
+
+
+def test_every_write_of_a_name_keeps_its_matching_keys(org):
+    from rapport.customers.models import Account
+
+    admin = org["admin"]
+    account = services.account_create(actor=admin, name="北京華信軟件有限責任公司")
+    account.refresh_from_db()
+    assert (account.name_key, account.name_core, account.name_sound) == (
+        "北京华信软件",
+        "华信",
+        "huaxin",
+    )
+    services.account_update(actor=admin, account=account, name="Acme Trading Co., Ltd.")
+    account.refresh_from_db()
+    assert account.name_key == "acmetrading" and account.name_sound == ""
+    (made,) = services.accounts_create_many(actor=admin, rows=[{"name": "上海华新科技有限公司"}])
+    made = Account.objects.get(pk=made.pk)
+    assert (made.name_core, made.name_sound) == ("华新", "huaxin")
+    # the same sound finds it; a name sharing only generic words does not
+    found = matching.name_candidates(Account.objects.all(), "华信")
+    assert set(found.values_list("name", flat=True)) == {"上海华新科技有限公司"}
+    assert not matching.name_candidates(Account.objects.all(), "北京软件有限公司").exists()

@@ -104,6 +104,9 @@ def _write(actor: User, model, pending: list[tuple[int, User, dict]], results: l
     for _index, owner, cleaned in pending:
         cleaned = {k: v for k, v in cleaned.items() if k != "accounts"}
         records.append(model(owner=owner, created_by=actor, **cleaned))
+    if model is Account:  # bulk_create does not call save(), which fills them
+        for record in records:
+            record.fill_name_keys()
     model.objects.bulk_create(records, batch_size=1000)
     for (index, _owner, _cleaned), record in zip(pending, records, strict=True):
         results[index] = record
