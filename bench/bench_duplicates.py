@@ -31,6 +31,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from harness import comparison_table, database_version, measure, write_results  # noqa: E402
 
+from rapport.core import names as core_names  # noqa: E402
 from rapport.core.search import index as search_index  # noqa: E402
 from rapport.core.search import text as search_text  # noqa: E402
 from rapport.customers.models import Account, Contact  # noqa: E402
@@ -52,7 +53,10 @@ RAW = {
         "SELECT phone, count(*) FROM customers_account WHERE is_active AND phone <> '' "
         "GROUP BY phone HAVING count(*) > 1"
     ),
-    "account_names": "SELECT id, name FROM customers_account WHERE is_active",
+    "account_names": (
+        "SELECT name_core, count(*) FROM customers_account WHERE is_active AND name_core <> '' "
+        "GROUP BY name_core HAVING count(*) > 1"
+    ),
 }
 
 
@@ -104,9 +108,20 @@ def main() -> None:
         ("check before create: contact", Contact, matching.find_contacts),
     ):
         sample = list(model.objects.order_by("?").values_list("name", flat=True)[: args.checks])
+        if not sample:
+            continue
         app_names, sql_names = iter(sample * 3), iter(sample * 3)
 
         def raw(model=model, names=sql_names):
+            if model is Account:  # the candidates' read: the name's keys, one statement
+                keys = core_names.blocks(next(names))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT id, name FROM customers_account WHERE name_key = %s "
+                        "OR name_core = %s OR name_sound = %s LIMIT %s",
+                        [keys.key, keys.core, keys.sound or "-", matching.CANDIDATES],
+                    )
+                    return cursor.fetchall()
             # the candidates' read: the name's words in the search index, as one statement
             query = search_text.parse_query(" ".join(matching._words(next(names))))
             sql, params = search_index.matching_ids_sql(model.security_type, query)
