@@ -29,6 +29,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
 from harness import comparison_table, database_version, measure, write_results  # noqa: E402
 
 from rapport.core import names as core_names  # noqa: E402
@@ -68,15 +69,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=200, help="create-time checks timed")
     parser.add_argument("--skip-scan", action="store_true")
+    parser.add_argument("--skip-checks", action="store_true")
+    parser.add_argument("--only", nargs="*", help="scan phases to run (default: all)")
     parser.add_argument("--json")
     args = parser.parse_args()
     accounts, contacts = Account.objects.count(), Contact.objects.count()
     print(f"== {connection.vendor}: {accounts:,} accounts, {contacts:,} contacts ==", flush=True)
     phases = []
     if not args.skip_scan:
+        since = timezone.now()  # as the scan job runs its phases: pairs written every 50,000
         for name, object_type, phase in scan.PHASES:
+            if args.only and name not in args.only:
+                continue
             started = time.perf_counter()
-            stored = scan.run_phase(object_type, phase)
+            stored = scan.run_phase(object_type, phase, since=since)
             took = time.perf_counter() - started
             started = time.perf_counter()
             with connection.cursor() as cursor:
@@ -103,6 +109,8 @@ def main() -> None:
 
     actor = User.objects.filter(is_superuser=True).first() or User.objects.first()
     cases = []
+    if args.skip_checks:
+        return
     for label, model, find in (
         ("check before create: account", Account, matching.find_accounts),
         ("check before create: contact", Contact, matching.find_contacts),
@@ -139,6 +147,39 @@ def main() -> None:
         print(
             f"  {label}: p50 {app.p50_ms:.1f} ms, p95 {app.p95_ms:.1f} ms; "
             f"raw SQL p50 {sql.p50_ms:.1f} ms",
+            flush=True,
+        )
+    accounts_sample = list(
+        Account.objects.order_by("?").values_list("name", flat=True)[: args.checks]
+    )
+    if accounts_sample:
+        # Before session 8 the account check read its candidates from the search index
+        # (the name's words, its distinctive words, their pinyin): timed on the same names.
+        names_left = iter(accounts_sample * 3)
+        visible = Account.objects.restrict(actor, "view")
+
+        def by_search():
+            name = next(names_left)
+            ids = matching._ranked(
+                Account.security_type, matching._name_queries(name, company=True), visible
+            )
+            others = dict(visible.filter(pk__in=ids).values_list("pk", "name"))
+            return [matching.name_score(name, other, company=True) for other in others.values()]
+
+        keys_left = iter(accounts_sample * 3)
+
+        def by_keys():
+            name = next(keys_left)
+            others = dict(matching.name_candidates(visible, name).values_list("pk", "name"))
+            return [matching.name_score(name, other, company=True) for other in others.values()]
+
+        old = measure(by_search, iterations=len(accounts_sample), warmup=10)
+        new = measure(by_keys, iterations=len(accounts_sample), warmup=10)
+        cases.append(("account name candidates + scores: by keys vs by search", new, old))
+        print(
+            f"  account name candidates: by keys p50 {new.p50_ms:.1f} ms / p95 "
+            f"{new.p95_ms:.1f} ms; by search (before) p50 {old.p50_ms:.1f} ms / p95 "
+            f"{old.p95_ms:.1f} ms",
             flush=True,
         )
     print(comparison_table(cases, left="app"))
